@@ -1,0 +1,62 @@
+"""Shared fixtures: users with tokens, API clients, isolated media, and tiny images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from rest_framework.test import APIClient
+
+from ximilar_platform.accounts.services import create_api_user
+from ximilar_platform.celery import app as celery_app
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    database = django_settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    broker = "redis" if django_settings.REDIS_URL else "embedded filesystem broker"
+    return [f"database: {database}; celery broker for worker tests: {broker}"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep a SQLite test database in a file, so worker and server subprocesses can share it."""
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database["TEST"]["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True, scope="session")
+def eager_jobs() -> None:
+    """Jobs run inline unless a test starts a real worker."""
+    celery_app.conf.task_always_eager = True
+
+
+class ApiUser:
+    def __init__(self, username: str) -> None:
+        self.user, self.token = create_api_user(username=username)
+        self.workspace = self.user.owned_workspaces.get(is_default=True)
+        self.client = APIClient()
+        self.client.credentials(HTTP_AUTHORIZATION=f"Token {self.token}")
+
+
+@pytest.fixture
+def alice(db) -> ApiUser:
+    return ApiUser("alice")
+
+
+@pytest.fixture
+def bob(db) -> ApiUser:
+    return ApiUser("bob")
+
+
+@pytest.fixture
+def api(alice: ApiUser) -> APIClient:
+    return alice.client
+

@@ -1,0 +1,41 @@
+"""`training/` and `inference/` are pure libraries: they never import Django or the web project."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN = ("django", "rest_framework", "celery", "ximilar_platform")
+
+
+def imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def library_files() -> list[Path]:
+    return sorted(path for package in ("training", "inference") for path in (ROOT / package).rglob("*.py"))
+
+
+def test_the_libraries_have_modules_to_check() -> None:
+    assert any(path.parent.name == "inference" for path in library_files())
+
+
+@pytest.mark.parametrize("path", library_files(), ids=lambda path: str(path.relative_to(ROOT)))
+def test_library_module_does_not_import_the_web_stack(path: Path) -> None:
+    bad = {name for name in imported_modules(path) if name.split(".")[0] in FORBIDDEN}
+    assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_the_checker_catches_a_django_import(tmp_path: Path) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text("from django.db import models\nimport ximilar_platform.settings\n")
+    assert imported_modules(module) == {"django.db", "ximilar_platform.settings"}

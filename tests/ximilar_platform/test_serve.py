@@ -1,0 +1,74 @@
+"""`make run`'s last step, `manage.py serve`, on the embedded defaults: no Postgres, no Redis."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from ximilar.client import RecognitionClient
+
+from tests.factories import image_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def read_line_starting(process: subprocess.Popen, prefix: str, lines: list[str]) -> str:
+    while True:
+        line = process.stdout.readline()
+        assert line, "serve exited early:\n" + "".join(lines)
+        lines.append(line)
+        if line.startswith(prefix):
+            return line.removeprefix(prefix).strip()
+
+
+def test_serve_prints_token_and_runs_api_and_worker_until_interrupted(tmp_path: Path) -> None:
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "MEDIA_ROOT"}}
+    env.update(DATA_DIR=str(tmp_path / "data"), PORT=str(port), WEB_CONCURRENCY="1", PYTHONUNBUFFERED="1")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    lines: list[str] = []
+    try:
+        token = read_line_starting(process, "API token: ", lines)
+        assert read_line_starting(process, "API: ", lines) == f"http://localhost:{port}/"
+        endpoint = f"http://localhost:{port}/"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(endpoint, timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        client = RecognitionClient(token=token, endpoint=endpoint)
+        task, _ = client.create_task("served")
+        assert client.get_task(task.id)[0].name == "served"
+        (image,), _ = client.upload_images([{"_base64": base64.b64encode(image_bytes()), "noresize": True}])
+        stored = list((tmp_path / "data" / "media").rglob("*.*"))
+        assert len(stored) == 2
+        client.remove_image(image.id)
+        while any(path.exists() for path in stored) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert not any(path.exists() for path in stored), "the worker did not run the deletion job"
+        assert (tmp_path / "data" / "demo_token").read_text() == token
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, "".join(lines) + output
+    leftovers = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True).stdout.split()
+    assert leftovers == [], "children still running after Ctrl-C"

@@ -1,0 +1,36 @@
+"""Creating users, their default workspace and tokens."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from ximilar_platform.accounts.models import ApiToken, Workspace
+
+
+@transaction.atomic
+def create_api_user(*, username: str, email: str = "") -> tuple[AbstractBaseUser, str]:
+    """Create a user with a default workspace and return it with a new API key."""
+    user = get_user_model().objects.create_user(username=username, email=email)
+    ensure_default_workspace(user=user)
+    _, key = ApiToken.issue(user, name="default")
+    return user, key
+
+
+def ensure_default_workspace(*, user: AbstractBaseUser) -> Workspace:
+    workspace = Workspace.objects.filter(owner=user, is_default=True).first()
+    if workspace is None:
+        workspace = Workspace.objects.create(name="Default", owner=user, is_default=True)
+        workspace.members.add(user)
+    return workspace
+
+
+def create_workspace(*, user: AbstractBaseUser, name: str) -> Workspace:
+    workspace = Workspace.objects.create(name=name, owner=user)
+    workspace.members.add(user)
+    return workspace
+
+
+def add_workspace_member(*, workspace: Workspace, user: AbstractBaseUser) -> None:
+    workspace.members.add(user)

@@ -1,0 +1,65 @@
+"""``manage.py serve``: print the demo token, then run the API server and a Celery worker.
+
+Both run in the foreground as child processes; Ctrl-C (or SIGTERM) stops both, and if
+either exits the other is stopped too, so nothing is left running half-alive.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from ximilar_platform.accounts.demo import ensure_demo_token
+
+
+class Command(BaseCommand):
+    help = "Run the API server and a Celery worker (the embedded install started by `make run`)."
+
+    def handle(self, *args, **options) -> int:
+        key = ensure_demo_token(username=settings.DEMO_USERNAME, token_file=settings.DATA_DIR / "demo_token")
+        self.stdout.write(f"API token: {key}")
+        self.stdout.write(f"API: http://localhost:{settings.PORT}/")
+        self.stdout.write(f"Docs: http://localhost:{settings.PORT}/api/docs/")
+        self.stdout.flush()
+        children = [subprocess.Popen(command) for command in (self.server_command(), self.worker_command())]
+        stop = False
+
+        def request_stop(signum: int, frame: object) -> None:
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        while not stop and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        sys.exit(0 if stop else 1)
+
+    def server_command(self) -> list[str]:
+        addresses = [a for a in settings.BIND_ADDRESSES if socket.has_ipv6 or not a.startswith("[")]
+        binds = [arg for address in addresses for arg in ("--bind", f"{address}:{settings.PORT}")]
+        return [
+            sys.executable, "-m", "gunicorn", "ximilar_platform.wsgi:application", *binds,
+            "--workers", str(settings.WEB_CONCURRENCY), "--threads", str(settings.WEB_THREADS),
+            "--timeout", "120", "--access-logfile", "-",
+        ]
+
+    def worker_command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "celery", "-A", "ximilar_platform", "worker",
+            "--queues", "default,training", "--concurrency", str(settings.WORKER_CONCURRENCY),
+            "--loglevel", "INFO",
+        ]

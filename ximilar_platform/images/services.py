@@ -1,0 +1,170 @@
+"""Training images: ingestion (decode, dedupe, downscale, thumbnail), labels and deletion."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from rest_framework.exceptions import ValidationError
+
+from inference.images import DecodedImage, encode_image, resize_to_max_side
+from ximilar_platform.accounts.models import Workspace
+from ximilar_platform.core.api.exceptions import Conflict
+from ximilar_platform.images import storage
+from ximilar_platform.images.jobs import delete_stored_files
+from ximilar_platform.images.models import ImageLabel, TrainingImage
+from ximilar_platform.recognition.models import Label
+
+logger = logging.getLogger(__name__)
+
+# Encoded sources kept byte for byte when no pixel change is needed.
+KEPT_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+LOSSLESS_FORMATS = {"PNG", "GIF", "BMP", "TIFF", "RAW"}
+
+
+class ImageAlreadyExists(Conflict):
+    default_code = "already_exists"
+
+    def __init__(self, image_id: uuid.UUID) -> None:
+        # The client finds the id with the regex ``image.ID..<uuid4>`` (API_CONTRACT.md §1.2).
+        super().__init__(f"Training image with the same data already exists (image ID: {image_id}).")
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    meta_data: dict[str, Any]
+    noresize: bool = False
+    test_image: bool = False
+    real: bool = False
+
+
+def ingest_training_image(*, workspace: Workspace, decoded: DecodedImage, options: ImageOptions) -> TrainingImage:
+    """Store a decoded upload once per workspace, downscaled unless ``noresize``, with a thumbnail."""
+    checksum = hashlib.sha256(decoded.data).hexdigest()
+    existing = TrainingImage.objects.filter(workspace=workspace, checksum=checksum).values_list("id", flat=True).first()
+    if existing:
+        raise ImageAlreadyExists(existing)
+    image = decoded.image if options.noresize else resize_to_max_side(decoded.image, settings.TRAINING_IMAGE_MAX_SIDE)
+    if image is decoded.image and not decoded.transposed and decoded.format in KEPT_FORMATS:
+        data, extension = decoded.data, KEPT_FORMATS[decoded.format]
+    elif decoded.format in LOSSLESS_FORMATS:
+        data, extension = encode_image(image, "PNG"), "png"
+    else:
+        data, extension = encode_image(image, "JPEG", quality=95), "jpg"
+    thumbnail = encode_image(resize_to_max_side(image, settings.THUMBNAIL_SIZE), "JPEG", quality=85)
+    stem = storage.new_stem()
+    names = [
+        storage.save_file("images", workspace.id, stem, extension, data),
+        storage.save_file("thumbs", workspace.id, stem, "jpg", thumbnail),
+    ]
+    try:
+        with transaction.atomic():
+            return TrainingImage.objects.create(
+                workspace=workspace,
+                file=names[0],
+                thumbnail=names[1],
+                width=image.width,
+                height=image.height,
+                checksum=checksum,
+                meta_data=options.meta_data,
+                test_image=options.test_image,
+                real=options.real,
+            )
+    except IntegrityError:
+        storage.delete_files(names)  # a concurrent upload of the same bytes won the race
+        existing = TrainingImage.objects.filter(workspace=workspace, checksum=checksum).values_list("id", flat=True)
+        raise ImageAlreadyExists(existing.first()) from None
+
+
+def delete_training_images(images: Iterable[TrainingImage]) -> int:
+    """Delete rows now and their files once the transaction commits."""
+    images = list(images)
+    names = [name for image in images for name in (image.file.name, image.thumbnail.name)]
+    TrainingImage.objects.filter(id__in=[image.id for image in images]).delete()
+    if names:
+        transaction.on_commit(lambda: _enqueue_file_deletion(names))
+    return len(images)
+
+
+def _enqueue_file_deletion(names: list[str]) -> None:
+    """Hand the deletes to a worker; if the broker is unreachable, delete here rather than leak files."""
+    try:
+        delete_stored_files.delay(names)
+    except Exception:  # any broker failure; the rows are already gone
+        logger.warning("Broker unavailable; deleting %d files in the request", len(names), exc_info=True)
+        storage.delete_files(names)
+
+
+@transaction.atomic
+def wipe_label(*, label: Label) -> int:
+    """Delete a label together with every image that carries it."""
+    deleted = delete_training_images(TrainingImage.objects.filter(labels=label))
+    label.delete()
+    return deleted
+
+
+def parse_value(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise ValidationError({"value": [f"'{value}' is not a number."]}) from error
+    if not math.isfinite(number):
+        raise ValidationError({"value": ["The value must be a finite number."]})
+    return number
+
+
+def add_label_to_image(*, image: TrainingImage, label: Label, value: Any = None) -> ImageLabel:
+    if value is not None and label.type != Label.Type.VALUE:
+        raise ValidationError({"value": [f"Only value labels take a value; '{label.name}' is a {label.type} label."]})
+    number = None if value is None else parse_value(value)
+    link, created = ImageLabel.objects.get_or_create(image=image, label=label, defaults={"value": number})
+    if not created and number is not None and link.value != number:
+        link.value = number
+        link.save(update_fields=["value"])
+    return link
+
+
+def update_label_value(*, image: TrainingImage, label: Label, value: Any) -> ImageLabel:
+    if label.type != Label.Type.VALUE:
+        raise ValidationError({"label_id": [f"'{label.name}' is a {label.type} label; only value labels have values."]})
+    if value is None:
+        raise ValidationError({"value": ["This field is required."]})
+    return add_label_to_image(image=image, label=label, value=value)
+
+
+def remove_label_from_image(*, image: TrainingImage, label: Label) -> None:
+    ImageLabel.objects.filter(image=image, label=label).delete()
+
+
+@dataclass(frozen=True)
+class BulkChange:
+    add_labels: list[Label]
+    remove_labels: list[Label]
+    test_image: bool | None = None
+    real: bool | None = None
+
+
+@transaction.atomic
+def bulk_update_images(*, images: list[TrainingImage], change: BulkChange) -> int:
+    """Apply label and flag changes to many images at once (``training-image/update``)."""
+    ids = [image.id for image in images]
+    for label in change.add_labels:
+        if label.type == Label.Type.VALUE:
+            raise ValidationError({"labels-add": [f"'{label.name}' is a value label; set values one image at a time."]})
+        have = set(ImageLabel.objects.filter(label=label, image_id__in=ids).values_list("image_id", flat=True))
+        ImageLabel.objects.bulk_create([ImageLabel(image_id=i, label=label) for i in ids if i not in have])
+    if change.remove_labels:
+        ImageLabel.objects.filter(image_id__in=ids, label__in=change.remove_labels).delete()
+    flags = {
+        name: value for name, value in (("test_image", change.test_image), ("real", change.real)) if value is not None
+    }
+    if flags:
+        TrainingImage.objects.filter(id__in=ids).update(**flags)
+    return len(ids)

@@ -1,0 +1,71 @@
+"""Task and Label JSON as the official client reads it (API_CONTRACT.md §1.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from ximilar_platform.recognition import services
+from ximilar_platform.recognition.models import Label, Task
+
+
+class LabelBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ["id", "name", "type", "output_name", "negative_for_task"]
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    labels = LabelBriefSerializer(many=True, read_only=True)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
+
+    class Meta:
+        model = Task
+        fields = [
+            "id", "name", "description", "type", "production_version", "last_train_status",
+            "workspace", "created", "labels",
+        ]
+        read_only_fields = ["production_version", "last_train_status", "workspace", "created"]
+
+    def validate_description(self, value: str | None) -> str:
+        return value or ""
+
+    def validate_type(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.type:
+            raise serializers.ValidationError("The type of an existing task cannot change; create a new task.")
+        return value
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    images_count = serializers.SerializerMethodField()
+    tasks_count = serializers.SerializerMethodField()
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
+    output_name = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
+
+    class Meta:
+        model = Label
+        fields = [
+            "id", "name", "description", "type", "output_name", "negative_for_task",
+            "workspace", "created", "images_count", "tasks_count",
+        ]
+        read_only_fields = ["negative_for_task", "workspace", "created"]
+
+    def get_images_count(self, label: Label) -> int:
+        count = getattr(label, "images_count", None)
+        return label.image_labels.count() if count is None else count
+
+    def get_tasks_count(self, label: Label) -> int:
+        count = getattr(label, "tasks_count", None)
+        return label.tasks.count() if count is None else count
+
+    def validate_description(self, value: str | None) -> str:
+        return value or ""
+
+    def validate_output_name(self, value: str | None) -> str:
+        return value or ""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is not None and "type" in attrs:
+            services.change_label_type(label=self.instance, new_type=attrs["type"])
+        return attrs

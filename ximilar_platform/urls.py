@@ -1,0 +1,24 @@
+"""Root URLconf. Every API route answers with and without a trailing slash, never redirects."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from ximilar_platform.core import views
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+    re_path(r"^media/(?P<path>.+)$", views.media, name="media"),
+    path("", include("ximilar_platform.accounts.urls")),
+    path("", include("ximilar_platform.recognition.urls")),
+    path("", include("ximilar_platform.images.urls")),
+    re_path(r"^(?!admin/|static/).*$", views.not_found),
+]
+
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.not_found
+handler500 = views.server_error
