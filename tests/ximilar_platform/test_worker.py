@@ -59,7 +59,9 @@ def worker(request, tmp_path: Path, media_root: Path) -> Iterator[subprocess.Pop
         folder = str(data_dir / "broker" / "queue")
         conf = {
             "broker_url": "filesystem://",
-            "broker_transport_options": {"data_folder_in": folder, "data_folder_out": folder},
+            "broker_transport_options": {
+                "data_folder_in": folder, "data_folder_out": folder, "control_folder": str(data_dir / "broker" / "control"),
+            },
         }
         os.makedirs(folder, exist_ok=True)
     changed = {"task_always_eager": False, "task_default_queue": queue, **conf}
