@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,12 @@ def bob(db) -> ApiUser:
 def api(alice: ApiUser) -> APIClient:
     return alice.client
 
+
+@pytest.fixture(scope="module")
+def restore_torch_threads() -> Iterator[None]:
+    """Training specs here may set torch's thread count (one thread is robust on 2 busy cores); undo it."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)

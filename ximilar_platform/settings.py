@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "ximilar_platform.accounts",
     "ximilar_platform.recognition",
     "ximilar_platform.images",
+    "ximilar_platform.training_jobs",
 ]
 
 MIDDLEWARE = [
@@ -100,7 +101,7 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False
 
 # Files: local disk by default, S3-compatible storage when a bucket is configured.
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media")  # empty (as in .env.example) = default
 MEDIA_URL = "/media/"
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
 STORAGES = {
@@ -199,3 +200,23 @@ WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2)
 WEB_THREADS = env_int("WEB_THREADS", 4)
 WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 1)
 DEMO_USERNAME = env_str("DEMO_USERNAME", "demo")
+
+# Training (runs in workers on the `training` queue).
+TRAINING_QUEUE = env_str("TRAINING_QUEUE", "training")  # served by GPU workers in production
+TRAINING_MIN_LABELS = env_int("TRAINING_MIN_LABELS", 2)
+TRAINING_MIN_IMAGES_PER_LABEL = env_int("TRAINING_MIN_IMAGES_PER_LABEL", 20)
+TRAINING_ARCH = env_str("TRAINING_ARCH", "efficientnet_lite0")
+TRAINING_EPOCHS = env_int("TRAINING_EPOCHS", 0) or None  # 0: chosen from the data
+TRAINING_IMAGE_SIZE = env_int("TRAINING_IMAGE_SIZE", 0) or None  # 0: chosen from the data
+TRAINING_MAX_SECONDS = env_float("TRAINING_MAX_SECONDS", 0) or None
+TRAINING_WEIGHTS_DIR = env_str("TRAINING_WEIGHTS_DIR") or None
+TRAINING_HEARTBEAT_SECONDS = env_float("TRAINING_HEARTBEAT_SECONDS", 10)
+# A running job whose worker sent no heartbeat for this long is failed (worker killed or lost).
+TRAINING_STALE_AFTER = env_float("TRAINING_STALE_AFTER", 300)
+TORCH_THREADS = env_int("TORCH_THREADS", 0) or None
+
+# Inference (runs in the API process).
+INFERENCE_CACHE_SIZE = env_int("INFERENCE_CACHE_SIZE", 8)
+INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0) or None
+ARTIFACT_CACHE_DIR = Path(env_str("ARTIFACT_CACHE_DIR") or DATA_DIR / "artifact-cache")
+MAX_RECORDS = env_int("MAX_RECORDS", 10)

@@ -33,6 +33,7 @@ class ImageAlreadyExists(Conflict):
     default_code = "already_exists"
 
     def __init__(self, image_id: uuid.UUID) -> None:
+        self.image_id = image_id
         # The client finds the id with the regex ``image.ID..<uuid4>`` (API_CONTRACT.md §1.2).
         super().__init__(f"Training image with the same data already exists (image ID: {image_id}).")
 

@@ -52,6 +52,7 @@ class Task(WorkspaceOwned):
     production_version = models.IntegerField(default=-1)
     last_train_status = models.CharField(max_length=16, choices=TrainStatus.choices, default=TrainStatus.NOT_TRAINED)
     labels = models.ManyToManyField(Label, related_name="tasks", blank=True)
+    arch = models.CharField(max_length=64, blank=True, default="", help_text="Backbone; empty: TRAINING_ARCH.")
 
     class Meta:
         ordering = ["created", "id"]

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from django.db.models import Count, QuerySet
+from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ximilar_platform.core.api.lookups import get_in_workspace, parse_uuid
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.images import services as image_services
-from ximilar_platform.recognition import services
-from ximilar_platform.recognition.models import Label, Task
-from ximilar_platform.recognition.serializers import LabelSerializer, TaskSerializer
+from ximilar_platform.recognition import services, training
+from ximilar_platform.recognition.models import Label, Task, TrainStatus
+from ximilar_platform.recognition.serializers import (
+    LabelSerializer,
+    ModelVersionSerializer,
+    TaskSerializer,
+    TrainingJobSerializer,
+)
+from ximilar_platform.training_jobs.models import ModelVersion, TaskKind, TrainingJob
+from ximilar_platform.training_jobs.services import delete_version, fail_stale_jobs
 
 
 class TaskViewSet(WorkspaceScopedViewSet):
@@ -20,6 +29,7 @@ class TaskViewSet(WorkspaceScopedViewSet):
     serializer_class = TaskSerializer
 
     def get_queryset(self) -> QuerySet:
+        fail_stale_jobs()  # pollers of last_train_status see a lost worker's job as failed
         queryset = super().get_queryset()
         search = self.request.query_params.get("search")
         return queryset.filter(name__icontains=search) if search else queryset
@@ -41,6 +51,12 @@ class TaskViewSet(WorkspaceScopedViewSet):
         task = self.get_object()
         services.remove_label_from_task(task=task, label=self._label(task))
         return Response(self.get_serializer(self.get_object()).data)
+
+    @action(detail=True, methods=["post"])
+    def train(self, request: Request, pk: str) -> Response:
+        job = training.start_training(task=self.get_object())
+        body = {"id": pk, "status": TrainStatus.WAITING, "job": TrainingJobSerializer(job).data}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class LabelViewSet(WorkspaceScopedViewSet):
@@ -79,3 +95,40 @@ class LabelViewSet(WorkspaceScopedViewSet):
         label = self.get_object()
         services.remove_label_from_task(task=self._task(label), label=label)
         return Response(self.get_serializer(self.get_object()).data)
+
+
+class TaskScopedReadViewSet(WorkspaceScopedViewSet):
+    """Read (and delete) rows that belong to a recognition task, filtered by ``?task=``."""
+
+    http_method_names = ["get", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset().filter(task_kind=TaskKind.RECOGNITION)
+        if self.request.query_params.get("task"):
+            queryset = queryset.filter(task_id=parse_uuid(self.request.query_params["task"], "task"))
+        return queryset
+
+
+class ModelVersionViewSet(TaskScopedReadViewSet):
+    """``recognition/v2/model``: trained versions; a non-production version can be deleted."""
+
+    queryset = ModelVersion.objects.order_by("created", "id")
+    serializer_class = ModelVersionSerializer
+
+    def perform_destroy(self, instance: ModelVersion) -> None:
+        task = Task.objects.filter(id=instance.task_id).first()
+        if task and task.production_version == instance.version:
+            raise ValidationError("This version is in production; deploy another version before deleting it.")
+        delete_version(version=instance)
+
+
+class TrainingJobViewSet(TaskScopedReadViewSet):
+    """``recognition/v2/training-job``: state, progress and errors of training runs."""
+
+    queryset = TrainingJob.objects.select_related("version").order_by("-created", "id")
+    serializer_class = TrainingJobSerializer
+    http_method_names = ["get", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        fail_stale_jobs()
+        return super().get_queryset()

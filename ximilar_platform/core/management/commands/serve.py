@@ -54,12 +54,14 @@ class Command(BaseCommand):
         return [
             sys.executable, "-m", "gunicorn", "ximilar_platform.wsgi:application", *binds,
             "--workers", str(settings.WEB_CONCURRENCY), "--threads", str(settings.WEB_THREADS),
-            "--timeout", "120", "--access-logfile", "-",
+            # pooled client connections idle between polls; gunicorn's 2 s default closed them under
+            # a client polling every 2 s ("connection reset by peer"); 75 s is nginx's default
+            "--timeout", "120", "--keep-alive", "75", "--access-logfile", "-",
         ]
 
     def worker_command(self) -> list[str]:
         return [
             sys.executable, "-m", "celery", "-A", "ximilar_platform", "worker",
-            "--queues", "default,training", "--concurrency", str(settings.WORKER_CONCURRENCY),
+            "--queues", f"default,{settings.TRAINING_QUEUE}", "--concurrency", str(settings.WORKER_CONCURRENCY),
             "--loglevel", "INFO",
         ]

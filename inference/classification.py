@@ -1,0 +1,119 @@
+"""Serve a classification artifact (categorization, tagging or regression) through onnxruntime."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+from inference.preprocess import to_batch
+
+FORMAT_VERSION = 1
+TASK_TYPES = ("multi_class", "multi_label", "regression")
+DEFAULT_THRESHOLD = 0.5
+
+
+class IncompatibleArtifact(Exception):
+    """The directory is not an artifact this code can serve (missing files, other format or task type)."""
+
+
+class ClassificationPredictor:
+    """One loaded artifact; build it once per artifact (see `inference.cache.ModelCache`) and share it.
+
+    onnxruntime sessions are safe to run from several threads at once, so `predict` may be too.
+    """
+
+    def __init__(self, artifact_dir: str | Path, *, num_threads: int | None = None) -> None:
+        """Read the manifest and open the ONNX model.
+
+        Args:
+            artifact_dir: A directory written by `training.classification.train`.
+            num_threads: onnxruntime intra-op threads; None lets onnxruntime use every core.
+
+        Raises:
+            IncompatibleArtifact: No readable manifest or model, another format version, or an
+                unknown task type.
+        """
+        directory = Path(artifact_dir)
+        self.manifest: dict[str, Any] = _read_manifest(directory)
+        options = ort.SessionOptions()
+        # idle pool threads would spin for a while after each run, stealing the cores that other
+        # web workers' requests (and their sessions) need; requests here are short and bursty
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if num_threads:
+            options.intra_op_num_threads = num_threads
+        available = ort.get_available_providers()
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+        try:
+            self.session = ort.InferenceSession(str(directory / "model.onnx"), options, providers=providers)
+        except Exception as error:  # onnxruntime raises its own exception types for missing or broken files
+            raise IncompatibleArtifact(f"Cannot load {directory / 'model.onnx'}: {error}") from error
+        preprocessing = self.manifest["preprocessing"]
+        self.mean, self.std = preprocessing["mean"], preprocessing["std"]
+
+    @property
+    def task_type(self) -> str:
+        return str(self.manifest["task_type"])
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.manifest["labels"])
+
+    @property
+    def image_size(self) -> int:
+        return int(self.manifest["preprocessing"]["image_size"])
+
+    def predict(self, images: Sequence[Image.Image]) -> list[list[dict[str, Any]]]:
+        """Run one batched forward pass over `images`.
+
+        Returns:
+            Per image, `{"label", "prob"}` for every label, most probable first: softmax for
+            multi_class, independent sigmoids for multi_label (with `"passed"`: the prob reaches
+            the tag's threshold). Regression: `[{"label", "value"}]` in the target's units.
+        """
+        if not images:
+            return []
+        batch = to_batch(images, self.image_size, self.mean, self.std)
+        (outputs,) = self.session.run(["output"], {"input": batch})
+        outputs = outputs.astype(np.float64)
+        if self.task_type == "regression":
+            target = self.manifest["target"]
+            values = outputs * target["std"] + target["mean"]
+            return [[{"label": label, "value": float(value)} for label, value in zip(self.labels, row, strict=True)]
+                    for row in values]
+        if self.task_type == "multi_class":
+            exp = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+            return [self._ranked(row) for row in exp / exp.sum(axis=1, keepdims=True)]
+        thresholds = self.manifest.get("thresholds", {})
+        probs = np.exp(-np.logaddexp(0.0, -outputs))  # sigmoid without overflow
+        return [
+            [entry | {"passed": entry["prob"] >= thresholds.get(entry["label"], DEFAULT_THRESHOLD)}
+             for entry in self._ranked(row)]
+            for row in probs
+        ]
+
+    def _ranked(self, probs: np.ndarray) -> list[dict[str, Any]]:
+        labels = self.manifest["labels"]
+        return [{"label": labels[j], "prob": float(probs[j])} for j in np.argsort(-probs, kind="stable")]
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text())
+    except (OSError, ValueError) as error:
+        raise IncompatibleArtifact(f"No readable manifest.json in {directory}") from error
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        version = manifest.get("format_version") if isinstance(manifest, dict) else None
+        raise IncompatibleArtifact(f"Artifact format {version!r} is not supported (expected {FORMAT_VERSION})")
+    if manifest.get("task_type") not in TASK_TYPES:
+        raise IncompatibleArtifact(f"Task type {manifest.get('task_type')!r} cannot be served here")
+    if not isinstance(manifest.get("labels"), list) or not isinstance(manifest.get("preprocessing"), dict):
+        raise IncompatibleArtifact("The manifest lacks labels or preprocessing")
+    if manifest["task_type"] == "regression" and not isinstance(manifest.get("target"), dict):
+        raise IncompatibleArtifact("A regression manifest needs the target's mean and std")
+    return manifest

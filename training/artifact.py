@@ -1,0 +1,73 @@
+"""Write a trained model as a self-contained artifact directory, published by one atomic rename."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from torch import nn
+
+FORMAT_VERSION = 1
+# 17 rather than the exporter's newer default, so older onnxruntime builds can serve the file too
+ONNX_OPSET = 17
+ONNX_TOLERANCE = 1e-3
+
+
+def staging_dir(out_dir: Path) -> Path:
+    """Where an artifact is written before it is renamed to `out_dir`."""
+    return out_dir.with_name(out_dir.name + ".part")
+
+
+def write_artifact(model: nn.Module, manifest: dict[str, Any], out_dir: Path, check_inputs: np.ndarray) -> None:
+    """Write model.pt, model.onnx and manifest.json into `<out_dir>.part`, then rename it to `out_dir`.
+
+    Readers see either no artifact or a complete one. The ONNX file is checked against the
+    torch model on `check_inputs` (normalised float32 (N, 3, S, S)) before it is published.
+
+    Raises:
+        FileExistsError: `out_dir` already exists.
+        RuntimeError: The ONNX model does not reproduce the torch outputs.
+    """
+    if out_dir.exists():
+        raise FileExistsError(f"{out_dir} already exists")
+    staging = staging_dir(out_dir)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        model = model.cpu().eval()
+        torch.save(model.state_dict(), staging / "model.pt")
+        export_onnx(model, staging / "model.onnx", int(manifest["preprocessing"]["image_size"]))
+        _verify_onnx(model, staging / "model.onnx", check_inputs)
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=False))
+        os.rename(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def export_onnx(model: nn.Module, path: Path, image_size: int) -> None:
+    """Export with the TorchScript exporter: input "input" (N, 3, S, S) with a dynamic batch, output "output"."""
+    example = torch.zeros(2, 3, image_size, image_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the legacy exporter announces its own deprecation
+        torch.onnx.export(
+            model, (example,), str(path), input_names=["input"], output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, opset_version=ONNX_OPSET, dynamo=False,
+        )
+
+
+def _verify_onnx(model: nn.Module, path: Path, inputs: np.ndarray) -> None:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (exported,) = session.run(["output"], {"input": inputs})
+    with torch.inference_mode():
+        expected = model(torch.from_numpy(inputs)).numpy()
+    difference = float(np.abs(exported - expected).max()) if expected.size else 0.0
+    if difference > ONNX_TOLERANCE * max(1.0, float(np.abs(expected).max(initial=0.0))):
+        raise RuntimeError(f"The ONNX export differs from the torch model by {difference:.2e}")

@@ -1,0 +1,132 @@
+"""The training loop shared by all task types: AdamW, a one-cycle schedule and early stopping."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.transforms import v2
+
+from inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalise
+from training.spec import Progress, Sample, TrainingSpec
+from training.tasks import Task
+
+PATIENCE = 4
+EVAL_BATCH = 64
+WARMUP_FRACTION = 0.15
+
+
+@dataclass(frozen=True)
+class Images:
+    """Squashed uint8 pixels (N, S, S, 3) and their samples, in the same order."""
+
+    pixels: np.ndarray
+    samples: Sequence[Sample]
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The weights of the best epoch and how the run ended ("completed", "early_stopping", "time_budget")."""
+
+    state: dict[str, torch.Tensor]
+    best_epoch: int
+    epochs_run: int
+    stopped: str
+
+
+def fit(
+    model: nn.Module, task: Task, spec: TrainingSpec, train: Images, watch: Images, *,
+    deadline: float | None = None, on_progress: Callable[[Progress], None] | None = None,
+) -> Fitted:
+    """Train `model` in place and return the state of its best epoch on `watch`.
+
+    The best epoch has the best task metric (accuracy, micro-F1 at 0.5, MAE), ties broken by
+    the lower loss on `watch`, since small validation sets often tie on the metric. Training
+    stops after `PATIENCE` epochs without improvement, though not in the first half of the
+    epochs: while the learning rate is high, the metric of a model trained from scratch swings
+    widely (BatchNorm statistics lag), and a stop there kept an early, poor epoch. It also stops
+    once `deadline` (a `time.monotonic` value) passes. The spec must be resolved (device,
+    epochs, learning rate).
+    """
+    if spec.device is None or spec.epochs is None or spec.learning_rate is None:
+        raise ValueError("fit needs a resolved spec (device, epochs, learning rate)")
+    device, epochs = spec.device, spec.epochs
+    criterion = task.loss(device)
+    watch_targets = task.targets(watch.samples).to(device)
+    train_targets = task.targets(train.samples)
+    steps = math.ceil(len(train.samples) / spec.batch_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=spec.learning_rate, fused=True)  # 4x faster step on CPU
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=spec.learning_rate, total_steps=epochs * steps, pct_start=WARMUP_FRACTION
+    )
+    # No horizontal flip: digits, text and logos change meaning when mirrored (on 600 MNIST digits,
+    # EfficientNet-Lite0 reached 0.959 accuracy with flips and 0.992 without)
+    augment = v2.RandomResizedCrop(train.pixels.shape[1], scale=(0.7, 1.0), antialias=True)
+    rng = np.random.default_rng(spec.seed)
+    best_key, best_epoch, stale = (-math.inf, -math.inf), 0, 0
+    state = _copy_state(model)
+    for epoch in range(1, epochs + 1):
+        model.train()
+        losses = []
+        for batch in _batches(len(train.samples), spec.batch_size, rng):
+            inputs = _augmented(train.pixels[batch], augment).to(device)
+            loss = criterion(model(inputs), train_targets[batch].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            losses.append(loss.item())
+            if deadline is not None and time.monotonic() > deadline:
+                break
+        outputs = predict(model, watch.pixels, device)
+        name, value, improvement = task.score(outputs, watch.samples)
+        with torch.no_grad():
+            watch_loss = float(criterion(torch.from_numpy(outputs).to(device), watch_targets))
+        if on_progress is not None:
+            on_progress(Progress(epoch=epoch, epochs=epochs, loss=round(float(np.mean(losses)), 5),
+                                 metric_name=name, metric=round(value, 5)))
+        if (improvement, -watch_loss) > best_key:
+            best_key, best_epoch, stale, state = (improvement, -watch_loss), epoch, 0, _copy_state(model)
+        else:
+            stale += 1
+        if deadline is not None and time.monotonic() > deadline:
+            return Fitted(state, best_epoch, epoch, "time_budget")
+        if stale >= PATIENCE and epochs // 2 <= epoch < epochs:
+            return Fitted(state, best_epoch, epoch, "early_stopping")
+    return Fitted(state, best_epoch, epochs, "completed")
+
+
+def predict(model: nn.Module, pixels: np.ndarray, device: str) -> np.ndarray:
+    """Raw outputs in eval mode, preprocessed exactly as `inference.preprocess.to_batch` does for serving."""
+    model.eval()
+    chunks = []
+    with torch.inference_mode():
+        for start in range(0, len(pixels), EVAL_BATCH):
+            batch = normalise(pixels[start:start + EVAL_BATCH], IMAGENET_MEAN, IMAGENET_STD)
+            chunks.append(model(torch.from_numpy(batch).to(device)).float().cpu().numpy())
+    return np.concatenate(chunks)
+
+
+def _batches(count: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    order = rng.permutation(count)
+    batches = [order[start:start + batch_size] for start in range(0, count, batch_size)]
+    if len(batches[-1]) == 1:  # BatchNorm cannot train on a single image: lend it one more
+        batches[-1] = np.append(batches[-1], order[0])
+    return batches
+
+
+def _augmented(pixels: np.ndarray, augment: v2.Transform) -> torch.Tensor:
+    """A random resized crop per image, then the same normalisation as serving."""
+    images = torch.stack([augment(image) for image in torch.from_numpy(pixels).permute(0, 3, 1, 2)])
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (images.float() / 255.0 - mean) / std
+
+
+def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}

@@ -1,0 +1,84 @@
+"""The plain data the training library takes and returns, so the caller's ORM never leaks in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class TrainingError(Exception):
+    """The data cannot be trained on; the message is meant for the user who owns the data."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One training image.
+
+    Attributes:
+        image_id: Opaque id, echoed in metrics (failed images).
+        path: Local path of the encoded image.
+        labels: Label ids on the image: multi_class exactly one of the spec's labels, multi_label
+            any subset, regression ignored.
+        value: The target of regression tasks.
+        test: A user-marked test image: evaluated separately, never trained on.
+    """
+
+    image_id: str
+    path: str
+    labels: tuple[str, ...] = ()
+    value: float | None = None
+    test: bool = False
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """What to train; fields left as None are chosen from the data (see `training.classification`).
+
+    Attributes:
+        task_type: "multi_class", "multi_label" or "regression".
+        labels: Label ids in output order; regression: the one value label id.
+        arch: A name of `training.backbones.ARCHITECTURES`.
+        weights_dir: Directory with "<arch>.pth" state dicts that replace the built-in init.
+        device: None picks "cuda" when available, else "cpu".
+        num_threads: Passed to `torch.set_num_threads` when given.
+        negative_label: multi_label: the label meaning "none of the tags"; it is not an output.
+        max_seconds: Wall-clock budget; training stops early (keeping the best epoch) past it.
+    """
+
+    task_type: str
+    labels: tuple[str, ...]
+    arch: str = "efficientnet_lite0"
+    image_size: int | None = None
+    epochs: int | None = None
+    batch_size: int = 32
+    learning_rate: float | None = None
+    seed: int = 0
+    weights_dir: str | None = None
+    device: str | None = None
+    num_threads: int | None = None
+    negative_label: str | None = None
+    max_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after every epoch; `metric` is measured on the validation split."""
+
+    epoch: int
+    epochs: int
+    loss: float
+    metric_name: str
+    metric: float
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """A published artifact: `artifact_dir` already holds model.onnx, model.pt and manifest.json."""
+
+    artifact_dir: str
+    metrics: dict[str, Any]
+    data_hash: str
+    train_size: int
+    validation_size: int
+    test_size: int
+    seconds: float

@@ -1,0 +1,122 @@
+"""Recognition's side of training: data rules, the row snapshot, and task status updates.
+
+The training-job lifecycle (``training_jobs.services``) calls these functions; they are the
+only place that turns recognition rows into the pure ``training`` library's dataclasses.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from rest_framework.exceptions import ValidationError
+
+from ximilar_platform.images.models import ImageLabel
+from ximilar_platform.recognition.models import Label, Task, TrainStatus
+from ximilar_platform.training_jobs import artifacts
+from ximilar_platform.training_jobs.models import ModelVersion, TaskKind, TrainingJob
+from ximilar_platform.training_jobs.services import enqueue_training
+
+
+def task_labels(task: Task) -> list[Label]:
+    return list(task.labels.order_by("created", "id"))
+
+
+def labelled_images(task: Task) -> dict:
+    """image id -> (file name, test flag, {label id: value}) for every image carrying a task label."""
+    rows = ImageLabel.objects.filter(label__in=task.labels.all()).select_related("image")
+    images: dict = {}
+    for row in rows:
+        entry = images.setdefault(row.image_id, (row.image.file.name, row.image.test_image, {}))
+        entry[2][row.label_id] = row.value
+    return images
+
+
+def check_training_data(task: Task) -> None:
+    """The rules of contract §1.2, with the minimum images per label taken from settings."""
+    minimum = settings.TRAINING_MIN_IMAGES_PER_LABEL
+    labels = [label for label in task_labels(task) if label.negative_for_task_id != task.id]
+    images = labelled_images(task)
+    counts = Counter(label_id for _, _, values in images.values() for label_id in values)
+    if task.type == Task.Type.REGRESSION:
+        if not labels:
+            raise ValidationError("A regression task needs a value label; add one with add-label.")
+        with_values = sum(1 for _, _, values in images.values() if values.get(labels[0].id) is not None)
+        if with_values < minimum:
+            raise ValidationError(
+                f"Label '{labels[0].name}' has {with_values} images with a value; at least {minimum} are needed."
+            )
+        return
+    needed = settings.TRAINING_MIN_LABELS if task.type == Task.Type.MULTI_CLASS else 1
+    if len(labels) < needed:
+        noun = "category labels" if task.type == Task.Type.MULTI_CLASS else "tags besides the negative label"
+        raise ValidationError(f"The task needs at least {needed} {noun}; it has {len(labels)}.")
+    short = [f"'{label.name}' ({counts[label.id]})" for label in labels if counts[label.id] < minimum]
+    if short:
+        raise ValidationError(f"Each label needs at least {minimum} images; too few: {', '.join(short)}.")
+
+
+@transaction.atomic
+def start_training(*, task: Task) -> TrainingJob:
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    check_training_data(task)
+    job = enqueue_training(workspace=task.workspace, task_kind=TaskKind.RECOGNITION, task_id=task.id)
+    task.last_train_status = TrainStatus.WAITING
+    task.save(update_fields=["last_train_status"])
+    return job
+
+
+def snapshot(task: Task, work_dir: Path):
+    """Rows to plain dataclasses; training never touches the ORM."""
+    from training.spec import Sample, TrainingSpec
+
+    labels = task_labels(task)
+    samples = []
+    for image_id, (name, test, values) in labelled_images(task).items():
+        if task.type == Task.Type.MULTI_CLASS and len(values) != 1:
+            continue  # an image in two categories of one task is ambiguous: left out
+        value = values.get(labels[0].id) if task.type == Task.Type.REGRESSION else None
+        if task.type == Task.Type.REGRESSION and value is None:
+            continue
+        path = artifacts.local_copy(name, work_dir)
+        samples.append(Sample(image_id=str(image_id), path=path, labels=tuple(str(v) for v in values), value=value,
+                              test=test))
+    negative = next((label for label in labels if label.negative_for_task_id == task.id), None)
+    spec = TrainingSpec(
+        task_type=task.type,
+        labels=tuple(str(label.id) for label in (labels[:1] if task.type == Task.Type.REGRESSION else labels)),
+        arch=task.arch or settings.TRAINING_ARCH,
+        image_size=settings.TRAINING_IMAGE_SIZE,
+        epochs=settings.TRAINING_EPOCHS,
+        weights_dir=settings.TRAINING_WEIGHTS_DIR,
+        num_threads=settings.TORCH_THREADS,
+        negative_label=str(negative.id) if negative else None,
+        max_seconds=settings.TRAINING_MAX_SECONDS,
+    )
+    return spec, samples
+
+
+def train(*, job: TrainingJob, work_dir: Path, on_progress: Callable):
+    from training.classification import train as train_classifier
+
+    task = Task.objects.get(id=job.task_id)
+    spec, samples = snapshot(task, work_dir)
+    return train_classifier(spec, samples, work_dir / "artifact", on_progress=on_progress)
+
+
+def lock_task(*, task_id) -> None:
+    Task.objects.select_for_update().filter(id=task_id).first()
+
+
+def set_train_status(*, task_id, running: bool, failed: bool = False) -> None:
+    status = TrainStatus.IN_TRAINING if running else TrainStatus.FAILED if failed else TrainStatus.TRAINED
+    Task.objects.filter(id=task_id).update(last_train_status=status)
+
+
+def on_new_version(*, version: ModelVersion) -> None:
+    """The first trained version goes to production; later ones wait to be deployed."""
+    Task.objects.filter(id=version.task_id, production_version=-1).update(production_version=version.version)
+    Task.objects.filter(id=version.task_id).update(last_train_status=TrainStatus.TRAINED)

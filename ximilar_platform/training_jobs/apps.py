@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TrainingJobsConfig(AppConfig):
+    name = "ximilar_platform.training_jobs"
+    label = "training_jobs"

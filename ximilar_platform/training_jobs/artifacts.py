@@ -1,0 +1,60 @@
+"""Model artifacts in storage: published file by file, read back as a local directory.
+
+Artifacts are immutable, so a non-local storage (S3) is copied once per version into
+``ARTIFACT_CACHE_DIR``; the local file storage is read in place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, default_storage
+
+
+def publish(local_dir: Path, prefix: str) -> list[str]:
+    """Copy every file of ``local_dir`` under ``prefix``; the caller records the version afterwards."""
+    names = []
+    for path in sorted(local_dir.iterdir()):
+        with path.open("rb") as handle:
+            names.append(default_storage.save(f"{prefix}/{path.name}", File(handle, name=path.name)))
+    return names
+
+
+def remove(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
+
+
+def local_dir(prefix: str, names: list[str]) -> Path:
+    """A local directory holding the artifact's files, downloading them once when storage is remote."""
+    if isinstance(default_storage, FileSystemStorage):
+        return Path(default_storage.path(prefix))
+    target = settings.ARTIFACT_CACHE_DIR / prefix.replace("/", "_")
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".download-"))
+    for name in names:
+        with default_storage.open(name, "rb") as source, (staging / Path(name).name).open("wb") as sink:
+            shutil.copyfileobj(source, sink)
+    try:
+        os.rename(staging, target)
+    except OSError:  # another process finished the same download first
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def local_copy(name: str, work_dir: Path) -> str:
+    """A local path of a stored file, for training; copies only when storage is remote."""
+    if isinstance(default_storage, FileSystemStorage):
+        return default_storage.path(name)
+    target = work_dir / "images" / name.replace("/", "_")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with default_storage.open(name, "rb") as source, target.open("wb") as sink:
+        shutil.copyfileobj(source, sink)
+    return str(target)

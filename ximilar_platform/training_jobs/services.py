@@ -1,0 +1,149 @@
+"""The training-job lifecycle shared by every task kind.
+
+A kind's adapter module (``ADAPTERS``) knows its data rules and rows; this module claims the
+job, keeps a heartbeat, calls the pure ``training`` library, publishes the artifact and
+records the version, or fails the job with a message the API shows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import tempfile
+import threading
+import uuid
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_module
+
+from ximilar_platform.accounts.models import Workspace
+from ximilar_platform.core.api.exceptions import Conflict
+from ximilar_platform.training_jobs import artifacts
+from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
+
+if TYPE_CHECKING:
+    from training.spec import TrainingResult
+
+logger = logging.getLogger(__name__)
+
+ADAPTERS = {"recognition": "ximilar_platform.recognition.training"}
+LOST_WORKER = "The worker running this training stopped responding (killed or lost); start the training again."
+
+
+def adapter(kind: str) -> ModuleType:
+    return import_module(ADAPTERS[kind])
+
+
+def enqueue_training(*, workspace: Workspace, task_kind: str, task_id: uuid.UUID) -> TrainingJob:
+    """Create a pending job and send it to the ``training`` queue once the transaction commits.
+
+    The caller holds a row lock on the task, so two concurrent requests cannot both pass the
+    "nothing active" check.
+    """
+    from ximilar_platform.training_jobs.jobs import run_training_job
+
+    fail_stale_jobs()
+    if TrainingJob.objects.filter(task_kind=task_kind, task_id=task_id, state__in=TrainingJob.ACTIVE).exists():
+        raise Conflict("A training of this task is already waiting or running.")
+    job = TrainingJob.objects.create(workspace=workspace, task_kind=task_kind, task_id=task_id)
+    transaction.on_commit(lambda: _send(job, run_training_job))
+    return job
+
+
+def _send(job: TrainingJob, sender) -> None:
+    """Queue the job; when the broker cannot take it, fail it rather than leave it pending forever."""
+    try:
+        sender.apply_async((str(job.id),), queue=settings.TRAINING_QUEUE)
+    except Exception as error:  # kombu raises its own and socket errors once its retries are spent
+        logger.exception("Training job %s could not be queued", job.id)
+        job.fail(f"The training could not be queued (message broker unreachable: {error}); try again later.")
+        adapter(job.task_kind).set_train_status(task_id=job.task_id, running=False, failed=True)
+
+
+class Heartbeat:
+    """Marks the job alive from a thread, so a long epoch is not mistaken for a dead worker."""
+
+    def __init__(self, job: TrainingJob) -> None:
+        self.job, self.stop = job, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(settings.TRAINING_HEARTBEAT_SECONDS):
+            self.job.beat()
+        connection.close()
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def run_training_job(*, job_id: str) -> None:
+    """Train one job. A job that is not pending (redelivered message, already failed) is left alone."""
+    from training.spec import TrainingError
+
+    job = TrainingJob.objects.filter(id=job_id).first()
+    if job is None or not job.start(worker=socket.gethostname()):
+        return
+    kind = adapter(job.task_kind)
+    kind.set_train_status(task_id=job.task_id, running=True)
+    try:
+        with Heartbeat(job), tempfile.TemporaryDirectory(prefix="training-") as work:
+            result = kind.train(job=job, work_dir=Path(work), on_progress=lambda p: job.report(asdict(p)))
+            version = record_version(job=job, result=result)
+    except Exception as error:  # any failure must end the job, never leave it running
+        if not isinstance(error, TrainingError):
+            logger.exception("Training job %s failed", job.id)
+        job.fail(str(error) or type(error).__name__)
+        kind.set_train_status(task_id=job.task_id, running=False, failed=True)
+        return
+    job.finish(version)
+    kind.on_new_version(version=version)
+
+
+def record_version(*, job: TrainingJob, result: TrainingResult) -> ModelVersion:
+    """Publish the artifact, then record version n+1; the row appears only when every file is stored."""
+    prefix = f"artifacts/{job.workspace_id}/{uuid.uuid4().hex}"
+    names = artifacts.publish(Path(result.artifact_dir), prefix)
+    manifest = json.loads((Path(result.artifact_dir) / "manifest.json").read_text())
+    try:
+        with transaction.atomic():
+            adapter(job.task_kind).lock_task(task_id=job.task_id)
+            last = ModelVersion.objects.filter(task_kind=job.task_kind, task_id=job.task_id).order_by("-version")
+            number = (last.values_list("version", flat=True).first() or 0) + 1
+            return ModelVersion.objects.create(
+                workspace_id=job.workspace_id, task_kind=job.task_kind, task_id=job.task_id, version=number,
+                arch=manifest["arch"], artifact=prefix, files=names, metrics=result.metrics, manifest=manifest,
+                data_hash=result.data_hash, data_size=result.train_size + result.validation_size + result.test_size,
+                training_seconds=result.seconds,
+            )
+    except Exception:
+        artifacts.remove(names)
+        raise
+
+
+def fail_stale_jobs() -> int:
+    """Fail running jobs whose heartbeat stopped: their worker was killed or its machine lost."""
+    cutoff = timezone.now() - timedelta(seconds=settings.TRAINING_STALE_AFTER)
+    stale = list(TrainingJob.objects.filter(state=TrainingJob.State.RUNNING, heartbeat__lt=cutoff))
+    for job in stale:
+        job.fail(LOST_WORKER)
+        adapter(job.task_kind).set_train_status(task_id=job.task_id, running=False, failed=True)
+    return len(stale)
+
+
+def delete_version(*, version: ModelVersion) -> None:
+    names = list(version.files)
+    version.delete()
+    transaction.on_commit(lambda: artifacts.remove(names))
