@@ -116,7 +116,32 @@ def set_train_status(*, task_id, running: bool, failed: bool = False) -> None:
     Task.objects.filter(id=task_id).update(last_train_status=status)
 
 
+# The validation metric that decides whether a retrained version replaces production, and whether
+# larger is better.
+DEPLOY_METRIC = {Task.Type.MULTI_CLASS: ("accuracy", 1), Task.Type.MULTI_LABEL: ("micro_f1", 1),
+                 Task.Type.REGRESSION: ("mae", -1)}
+
+
 def on_new_version(*, version: ModelVersion) -> None:
-    """The first trained version goes to production; later ones wait to be deployed."""
-    Task.objects.filter(id=version.task_id, production_version=-1).update(production_version=version.version)
-    Task.objects.filter(id=version.task_id).update(last_train_status=TrainStatus.TRAINED)
+    """Deploy the first version, and a retrained one whose validation metric is not worse.
+
+    Ximilar deploys "the new, better and more accurate, version" after a retraining (seed 002),
+    and pollers wait for `production_version` to grow; a worse version waits for a manual
+    deploy (`PATCH production_version`).
+    """
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(id=version.task_id)
+        task.last_train_status = TrainStatus.TRAINED
+        current = ModelVersion.objects.filter(
+            task_kind=TaskKind.RECOGNITION, task_id=task.id, version=task.production_version
+        ).first()
+        if current is None or not_worse(task.type, version.metrics, current.metrics):
+            task.production_version = version.version
+        task.save(update_fields=["last_train_status", "production_version"])
+
+
+def not_worse(task_type: str, new: dict, current: dict) -> bool:
+    name, sign = DEPLOY_METRIC[task_type]
+    if new.get(name) is None or current.get(name) is None:
+        return True
+    return sign * new[name] >= sign * current[name]

@@ -131,22 +131,32 @@ def test_store_images_keeps_the_records_as_training_images(api, django_capture_o
     assert all(api.get(f"{IMAGES}/{image_id}").status_code == 200 for image_id in stored)
 
 
+def test_retraining_deploys_a_version_that_is_not_worse(api, django_capture_on_commit_callbacks) -> None:
+    task, _ = make_task(api, "multi_class", {"red": "red", "blue": "blue"}, per_label=4)
+    train(api, task, django_capture_on_commit_callbacks)
+    train(api, task, django_capture_on_commit_callbacks)
+    assert api.get(f"{TASKS}/{task['id']}").json()["production_version"] == 2  # as accurate: deployed
+    ModelVersion.objects.filter(version=2).update(metrics={"accuracy": 1.5})  # unbeatable
+    train(api, task, django_capture_on_commit_callbacks)
+    trained = api.get(f"{TASKS}/{task['id']}").json()
+    assert trained["production_version"] == 2 and trained["last_train_status"] == "TRAINED"
+    assert classify(api, task, ["red"])["version"] == 2 and classify(api, task, ["red"], version=3)["version"] == 3
+
+
 def test_versions_can_be_deployed_and_deleted(api, django_capture_on_commit_callbacks) -> None:
     task, _ = make_task(api, "multi_class", {"red": "red", "blue": "blue"}, per_label=4)
     train(api, task, django_capture_on_commit_callbacks)
     train(api, task, django_capture_on_commit_callbacks)
-    assert api.get(f"{TASKS}/{task['id']}").json()["production_version"] == 1
     versions = {m["version"]: m for m in api.get(f"/recognition/v2/model?task={task['id']}").json()["results"]}
     assert set(versions) == {1, 2}
-    assert classify(api, task, ["red"], version=2)["version"] == 2
     assert api.patch(f"{TASKS}/{task['id']}", {"production_version": 5}, format="json").status_code == 400
-    assert api.patch(f"{TASKS}/{task['id']}", {"production_version": 2}, format="json").json()["production_version"] == 2
-    assert classify(api, task, ["red"])["version"] == 2
-    assert api.delete(f"/recognition/v2/model/{versions[2]['id']}/").status_code == 400
+    assert api.patch(f"{TASKS}/{task['id']}", {"production_version": 1}, format="json").json()["production_version"] == 1
+    assert classify(api, task, ["red"])["version"] == 1
+    assert api.delete(f"/recognition/v2/model/{versions[1]['id']}/").status_code == 400
     with django_capture_on_commit_callbacks(execute=True):
-        assert api.delete(f"/recognition/v2/model/{versions[1]['id']}/").status_code == 204
-    assert list(ModelVersion.objects.values_list("version", flat=True)) == [2]
-    assert api.get(f"/recognition/v2/model/{versions[2]['id']}").json()["task"] == task["id"]
+        assert api.delete(f"/recognition/v2/model/{versions[2]['id']}/").status_code == 204
+    assert list(ModelVersion.objects.values_list("version", flat=True)) == [1]
+    assert api.get(f"/recognition/v2/model/{versions[1]['id']}").json()["task"] == task["id"]
 
 
 def test_a_second_training_while_one_is_waiting_answers_409(api) -> None:
