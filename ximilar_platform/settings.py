@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "ximilar_platform.recognition",
     "ximilar_platform.images",
     "ximilar_platform.training_jobs",
+    "ximilar_platform.detection",
 ]
 
 MIDDLEWARE = [
@@ -214,6 +215,14 @@ TRAINING_HEARTBEAT_SECONDS = env_float("TRAINING_HEARTBEAT_SECONDS", 10)
 # A running job whose worker sent no heartbeat for this long is failed (worker killed or lost).
 TRAINING_STALE_AFTER = env_float("TRAINING_STALE_AFTER", 300)
 TORCH_THREADS = env_int("TORCH_THREADS", 0) or None
+
+# Detection training (same queue and job lifecycle as recognition).
+DETECTION_ARCH = env_str("DETECTION_ARCH", "yolo11n")
+DETECTION_MIN_IMAGES_PER_LABEL = env_int("DETECTION_MIN_IMAGES_PER_LABEL", 20)
+DETECTION_EPOCHS = env_int("DETECTION_EPOCHS", 0) or None  # 0: chosen from the data
+DETECTION_IMAGE_SIZE = env_int("DETECTION_IMAGE_SIZE", 0) or None  # 0: chosen from the data
+DETECTION_PATIENCE = env_int("DETECTION_PATIENCE", 0) or None  # 0: chosen from the epochs
+DETECTION_KEEP_PROB = env_float("DETECTION_KEEP_PROB", 0.3)  # Ximilar's default threshold
 
 # Inference (runs in the API process).
 INFERENCE_CACHE_SIZE = env_int("INFERENCE_CACHE_SIZE", 8)

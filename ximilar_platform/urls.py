@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("ximilar_platform.accounts.urls")),
     path("", include("ximilar_platform.recognition.urls")),
     path("", include("ximilar_platform.images.urls")),
+    path("", include("ximilar_platform.detection.urls")),
     re_path(r"^(?!admin/|static/).*$", views.not_found),
 ]
 

@@ -37,6 +37,9 @@ def filter_training_images(queryset: QuerySet[TrainingImage], params: QueryDict)
         queryset = queryset.exclude(image_labels__label_id__in=not_labels)
     if params.get("task"):
         queryset = queryset.filter(image_labels__label__tasks__id=parse_uuid(params["task"], "task")).distinct()
+    detection_labels = _ids(params, "detection_labels", "detection_label")
+    if detection_labels:  # images with objects of these detection labels
+        queryset = queryset.filter(detection_objects__detection_label_id__in=detection_labels).distinct()
     for name, field in (("test", "test_image"), ("real", "real")):
         if params.get(name):
             queryset = queryset.filter(**{field: parse_bool(params[name], name)})

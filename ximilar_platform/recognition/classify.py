@@ -7,61 +7,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference.images import DecodedImage, InvalidImage
 from ximilar_platform.core.api import records as envelope
-from ximilar_platform.core.api.lookups import parse_uuid
-from ximilar_platform.core.api.workspaces import requested_workspace_name, resolve_workspace
-from ximilar_platform.images import services as image_services
 from ximilar_platform.images.storage import image_limits, url_policy
 from ximilar_platform.recognition.models import Label, Task
-from ximilar_platform.training_jobs.models import ModelVersion, TaskKind
+from ximilar_platform.training_jobs import serving
+from ximilar_platform.training_jobs.models import TaskKind
 from ximilar_platform.training_jobs.predictors import predictor_for
-
-
-class NotTrained(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "Task has no trained model."
-    default_code = "not_trained"
-
-
-def resolve_version(request: Request, task: Task) -> ModelVersion:
-    """``version`` null or absent means the task's production version."""
-    requested = request.data.get("version")
-    number = task.production_version if requested in (None, "") else requested
-    try:
-        number = int(number)
-    except (TypeError, ValueError) as error:
-        raise NotFound(f"Version '{requested}' of this task does not exist.") from error
-    if number < 1:
-        raise NotTrained()
-    version = ModelVersion.objects.filter(task_kind=TaskKind.RECOGNITION, task_id=task.id, version=number).first()
-    if version is None:
-        raise NotFound(f"Version {number} of this task does not exist.")
-    return version
-
-
-def find_task(request: Request) -> Task:
-    """The task in any of the user's workspaces, or in the one the request names.
-
-    The workspace is resolved only when named: classify is the hot path, and the task id
-    alone already proves membership.
-    """
-    task_id = parse_uuid(request.data.get("task_id") or request.data.get("task"), "task_id")
-    tasks = Task.objects.filter(id=task_id, workspace__members=request.user)
-    if requested_workspace_name(request) is not None:
-        workspace, explicit = resolve_workspace(request)
-        if explicit:
-            tasks = tasks.filter(workspace=workspace)
-    task = tasks.first()
-    if task is None:
-        raise NotFound("Task not found.")
-    return task
 
 
 def label_json(labels: dict[str, Label], label_id: str, **fields: Any) -> dict[str, Any]:
@@ -85,8 +42,8 @@ class ClassifyView(APIView):
         started = time.perf_counter()
         if not isinstance(request.data, Mapping):
             raise ValidationError("The body must be a JSON object with task_id and records.")
-        task = find_task(request)
-        version = resolve_version(request, task)
+        task = serving.find_task(request, Task)
+        version = serving.resolve_version(request, task, TaskKind.RECOGNITION)
         records = envelope.parse_records(request.data, max_records=settings.MAX_RECORDS)
         decoded = envelope.decode_all(records, image_limits(), url_policy())
         good = [item for item in decoded if isinstance(item, DecodedImage)]
@@ -100,15 +57,7 @@ class ClassifyView(APIView):
                 continue
             fields = predictions_json(task, labels, next(predictions))
             if store:
-                fields["_stored_image_id"] = str(store_image(task, item))
+                fields["_stored_image_id"] = str(serving.store_image(task.workspace, item))
             results.append(envelope.succeeded(record, item, **fields))
         body = envelope.envelope(results, started, task_id=str(task.id), version=version.version)
         return Response(body)
-
-
-def store_image(task: Task, decoded: DecodedImage):
-    options = image_services.ImageOptions(meta_data={})
-    try:
-        return image_services.ingest_training_image(workspace=task.workspace, decoded=decoded, options=options).id
-    except image_services.ImageAlreadyExists as exists:
-        return exists.image_id

@@ -5,14 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from ximilar_platform.core.models import WorkspaceOwned
-
-
-class TrainStatus(models.TextChoices):
-    NOT_TRAINED = "NOT_TRAINED"
-    WAITING = "WAITING"
-    IN_TRAINING = "IN_TRAINING"
-    TRAINED = "TRAINED"
-    FAILED = "FAILED"
+from ximilar_platform.training_jobs.models import TrainStatus
 
 
 class Label(WorkspaceOwned):

@@ -8,7 +8,8 @@ from rest_framework import serializers
 
 from ximilar_platform.recognition import services
 from ximilar_platform.recognition.models import Label, Task
-from ximilar_platform.training_jobs.models import ModelVersion, TaskKind, TrainingJob
+from ximilar_platform.training_jobs.models import TaskKind
+from ximilar_platform.training_jobs.serializers import DeployableTaskSerializer
 
 
 class LabelBriefSerializer(serializers.ModelSerializer):
@@ -17,7 +18,8 @@ class LabelBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "type", "output_name", "negative_for_task"]
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(DeployableTaskSerializer):
+    task_kind = TaskKind.RECOGNITION
     labels = LabelBriefSerializer(many=True, read_only=True)
     description = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
 
@@ -34,18 +36,6 @@ class TaskSerializer(serializers.ModelSerializer):
 
         if value and value not in ARCHITECTURES:
             raise serializers.ValidationError(f"Unknown architecture; choose one of {', '.join(sorted(ARCHITECTURES))}.")
-        return value
-
-    def validate_production_version(self, value: int) -> int:
-        """Deploying a version: it must be a trained version of this task."""
-        if self.instance is None:
-            if value != -1:
-                raise serializers.ValidationError("A new task has no trained version yet.")
-            return value
-        if value != self.instance.production_version and not ModelVersion.objects.filter(
-            task_kind=TaskKind.RECOGNITION, task_id=self.instance.id, version=value
-        ).exists():
-            raise serializers.ValidationError(f"Version {value} of this task does not exist.")
         return value
 
     def validate_description(self, value: str | None) -> str:
@@ -89,50 +79,3 @@ class LabelSerializer(serializers.ModelSerializer):
         if self.instance is not None and "type" in attrs:
             services.change_label_type(label=self.instance, new_type=attrs["type"])
         return attrs
-
-
-class ModelVersionSerializer(serializers.ModelSerializer):
-    """Model JSON the client reads (``id, task, task_name, version, train_status``) plus metrics."""
-
-    task = serializers.UUIDField(source="task_id")
-    task_name = serializers.SerializerMethodField()
-    train_status = serializers.SerializerMethodField()
-    production = serializers.SerializerMethodField()
-    image_size = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ModelVersion
-        fields = [
-            "id", "task", "task_name", "version", "train_status", "production", "arch", "image_size", "metrics",
-            "training_seconds", "data_size", "created", "workspace",
-        ]
-
-    def _task(self, version: ModelVersion) -> Task | None:
-        tasks = self.context.setdefault("tasks", {})
-        if version.task_id not in tasks:
-            tasks[version.task_id] = Task.objects.filter(id=version.task_id).first()
-        return tasks[version.task_id]
-
-    def get_task_name(self, version: ModelVersion) -> str:
-        task = self._task(version)
-        return task.name if task else ""
-
-    def get_train_status(self, version: ModelVersion) -> str:
-        return "TRAINED"
-
-    def get_image_size(self, version: ModelVersion) -> int | None:
-        """The input resolution the model was trained (and is served) at."""
-        return version.manifest.get("preprocessing", {}).get("image_size")
-
-    def get_production(self, version: ModelVersion) -> bool:
-        task = self._task(version)
-        return bool(task and task.production_version == version.version)
-
-
-class TrainingJobSerializer(serializers.ModelSerializer):
-    task = serializers.UUIDField(source="task_id")
-    version = serializers.IntegerField(source="version.version", allow_null=True, default=None)
-
-    class Meta:
-        model = TrainingJob
-        fields = ["id", "task", "state", "progress", "error", "created", "started", "finished", "version"]

@@ -15,9 +15,9 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.images.models import ImageLabel
-from ximilar_platform.recognition.models import Label, Task, TrainStatus
+from ximilar_platform.recognition.models import Label, Task
 from ximilar_platform.training_jobs import artifacts
-from ximilar_platform.training_jobs.models import ModelVersion, TaskKind, TrainingJob
+from ximilar_platform.training_jobs.models import TaskKind, TrainingJob, TrainStatus
 from ximilar_platform.training_jobs.services import enqueue_training
 
 
@@ -107,41 +107,12 @@ def train(*, job: TrainingJob, work_dir: Path, on_progress: Callable):
     return train_classifier(spec, samples, work_dir / "artifact", on_progress=on_progress)
 
 
-def lock_task(*, task_id) -> None:
-    Task.objects.select_for_update().filter(id=task_id).first()
-
-
-def set_train_status(*, task_id, running: bool, failed: bool = False) -> None:
-    status = TrainStatus.IN_TRAINING if running else TrainStatus.FAILED if failed else TrainStatus.TRAINED
-    Task.objects.filter(id=task_id).update(last_train_status=status)
-
-
-# The validation metric that decides whether a retrained version replaces production, and whether
+TASK_MODEL = Task
+# The validation metric that decides whether a retrained version replaces production, and +1 when
 # larger is better.
 DEPLOY_METRIC = {Task.Type.MULTI_CLASS: ("accuracy", 1), Task.Type.MULTI_LABEL: ("micro_f1", 1),
                  Task.Type.REGRESSION: ("mae", -1)}
 
 
-def on_new_version(*, version: ModelVersion) -> None:
-    """Deploy the first version, and a retrained one whose validation metric is not worse.
-
-    Ximilar deploys "the new, better and more accurate, version" after a retraining (seed 002),
-    and pollers wait for `production_version` to grow; a worse version waits for a manual
-    deploy (`PATCH production_version`).
-    """
-    with transaction.atomic():
-        task = Task.objects.select_for_update().get(id=version.task_id)
-        task.last_train_status = TrainStatus.TRAINED
-        current = ModelVersion.objects.filter(
-            task_kind=TaskKind.RECOGNITION, task_id=task.id, version=task.production_version
-        ).first()
-        if current is None or not_worse(task.type, version.metrics, current.metrics):
-            task.production_version = version.version
-        task.save(update_fields=["last_train_status", "production_version"])
-
-
-def not_worse(task_type: str, new: dict, current: dict) -> bool:
-    name, sign = DEPLOY_METRIC[task_type]
-    if new.get(name) is None or current.get(name) is None:
-        return True
-    return sign * new[name] >= sign * current[name]
+def deploy_metric(task: Task) -> tuple[str, int]:
+    return DEPLOY_METRIC[task.type]

@@ -1,11 +1,10 @@
-"""``recognition/v2/task`` and ``recognition/v2/label``."""
+"""``recognition/v2/task``, ``label``, ``model`` and ``training-job``."""
 
 from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -13,15 +12,12 @@ from ximilar_platform.core.api.lookups import get_in_workspace, parse_uuid
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.images import services as image_services
 from ximilar_platform.recognition import services, training
-from ximilar_platform.recognition.models import Label, Task, TrainStatus
-from ximilar_platform.recognition.serializers import (
-    LabelSerializer,
-    ModelVersionSerializer,
-    TaskSerializer,
-    TrainingJobSerializer,
-)
-from ximilar_platform.training_jobs.models import ModelVersion, TaskKind, TrainingJob
-from ximilar_platform.training_jobs.services import delete_version, fail_stale_jobs
+from ximilar_platform.recognition.models import Label, Task
+from ximilar_platform.recognition.serializers import LabelSerializer, TaskSerializer
+from ximilar_platform.training_jobs import views as versions
+from ximilar_platform.training_jobs.models import TaskKind, TrainStatus
+from ximilar_platform.training_jobs.serializers import TrainingJobSerializer
+from ximilar_platform.training_jobs.services import fail_stale_jobs
 
 
 class TaskViewSet(WorkspaceScopedViewSet):
@@ -97,38 +93,9 @@ class LabelViewSet(WorkspaceScopedViewSet):
         return Response(self.get_serializer(self.get_object()).data)
 
 
-class TaskScopedReadViewSet(WorkspaceScopedViewSet):
-    """Read (and delete) rows that belong to a recognition task, filtered by ``?task=``."""
-
-    http_method_names = ["get", "delete", "head", "options"]
-
-    def get_queryset(self) -> QuerySet:
-        queryset = super().get_queryset().filter(task_kind=TaskKind.RECOGNITION)
-        if self.request.query_params.get("task"):
-            queryset = queryset.filter(task_id=parse_uuid(self.request.query_params["task"], "task"))
-        return queryset
+class ModelVersionViewSet(versions.ModelVersionViewSet):
+    task_kind = TaskKind.RECOGNITION
 
 
-class ModelVersionViewSet(TaskScopedReadViewSet):
-    """``recognition/v2/model``: trained versions; a non-production version can be deleted."""
-
-    queryset = ModelVersion.objects.order_by("created", "id")
-    serializer_class = ModelVersionSerializer
-
-    def perform_destroy(self, instance: ModelVersion) -> None:
-        task = Task.objects.filter(id=instance.task_id).first()
-        if task and task.production_version == instance.version:
-            raise ValidationError("This version is in production; deploy another version before deleting it.")
-        delete_version(version=instance)
-
-
-class TrainingJobViewSet(TaskScopedReadViewSet):
-    """``recognition/v2/training-job``: state, progress and errors of training runs."""
-
-    queryset = TrainingJob.objects.select_related("version").order_by("-created", "id")
-    serializer_class = TrainingJobSerializer
-    http_method_names = ["get", "head", "options"]
-
-    def get_queryset(self) -> QuerySet:
-        fail_stale_jobs()
-        return super().get_queryset()
+class TrainingJobViewSet(versions.TrainingJobViewSet):
+    task_kind = TaskKind.RECOGNITION

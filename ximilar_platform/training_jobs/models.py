@@ -14,6 +14,17 @@ logger = logging.getLogger(__name__)
 
 class TaskKind(models.TextChoices):
     RECOGNITION = "recognition"
+    DETECTION = "detection"
+
+
+class TrainStatus(models.TextChoices):
+    """A task's ``last_train_status``, following its newest training job."""
+
+    NOT_TRAINED = "NOT_TRAINED"
+    WAITING = "WAITING"
+    IN_TRAINING = "IN_TRAINING"
+    TRAINED = "TRAINED"
+    FAILED = "FAILED"
 
 
 class TrainingJob(WorkspaceOwned):

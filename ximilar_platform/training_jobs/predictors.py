@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from django.conf import settings
 
 from inference.cache import ModelCache
-from inference.classification import ClassificationPredictor
 from ximilar_platform.training_jobs import artifacts
-from ximilar_platform.training_jobs.models import ModelVersion
+from ximilar_platform.training_jobs.models import ModelVersion, TaskKind
 
-_cache: ModelCache[ClassificationPredictor] | None = None
+_cache: ModelCache[Any] | None = None
 _lock = threading.Lock()
 
 
-def _load(version_id: str) -> ClassificationPredictor:
+def _load(version_id: str) -> Any:
     version = ModelVersion.objects.get(id=version_id)
     directory = artifacts.local_dir(version.artifact, version.files)
+    if version.task_kind == TaskKind.DETECTION:
+        from inference.detection import DetectionPredictor
+
+        return DetectionPredictor(directory, num_threads=settings.INFERENCE_THREADS)
+    from inference.classification import ClassificationPredictor
+
     return ClassificationPredictor(directory, num_threads=settings.INFERENCE_THREADS)
 
 
-def predictor_for(version: ModelVersion) -> ClassificationPredictor:
+def predictor_for(version: ModelVersion) -> Any:
     global _cache
     with _lock:
         if _cache is None:

@@ -1,8 +1,11 @@
 """The training-job lifecycle shared by every task kind.
 
-A kind's adapter module (``ADAPTERS``) knows its data rules and rows; this module claims the
-job, keeps a heartbeat, calls the pure ``training`` library, publishes the artifact and
-records the version, or fails the job with a message the API shows.
+A kind's adapter module (``ADAPTERS``) knows its data rules and rows: it names its task model
+(``TASK_MODEL``, with ``production_version`` and ``last_train_status``), trains a job
+(``train``) and says which validation metric decides a deploy (``deploy_metric``). This module
+claims the job, keeps a heartbeat, calls the pure ``training`` library through the adapter,
+publishes the artifact, records the version and deploys it, or fails the job with a message
+the API shows.
 """
 
 from __future__ import annotations
@@ -20,21 +23,24 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_module
 
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.training_jobs import artifacts
-from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
+from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob, TrainStatus
 
 if TYPE_CHECKING:
     from training.spec import TrainingResult
 
 logger = logging.getLogger(__name__)
 
-ADAPTERS = {"recognition": "ximilar_platform.recognition.training"}
+ADAPTERS = {
+    "recognition": "ximilar_platform.recognition.training",
+    "detection": "ximilar_platform.detection.training",
+}
 LOST_WORKER = "The worker running this training stopped responding (killed or lost); start the training again."
 
 
@@ -65,7 +71,7 @@ def _send(job: TrainingJob, sender) -> None:
     except Exception as error:  # kombu raises its own and socket errors once its retries are spent
         logger.exception("Training job %s could not be queued", job.id)
         job.fail(f"The training could not be queued (message broker unreachable: {error}); try again later.")
-        adapter(job.task_kind).set_train_status(task_id=job.task_id, running=False, failed=True)
+        set_train_status(job, TrainStatus.FAILED)
 
 
 class Heartbeat:
@@ -97,7 +103,7 @@ def run_training_job(*, job_id: str) -> None:
     if job is None or not job.start(worker=socket.gethostname()):
         return
     kind = adapter(job.task_kind)
-    kind.set_train_status(task_id=job.task_id, running=True)
+    set_train_status(job, TrainStatus.IN_TRAINING)
     try:
         with Heartbeat(job), tempfile.TemporaryDirectory(prefix="training-") as work:
             result = kind.train(job=job, work_dir=Path(work), on_progress=lambda p: job.report(asdict(p)))
@@ -106,10 +112,10 @@ def run_training_job(*, job_id: str) -> None:
         if not isinstance(error, TrainingError):
             logger.exception("Training job %s failed", job.id)
         job.fail(str(error) or type(error).__name__)
-        kind.set_train_status(task_id=job.task_id, running=False, failed=True)
+        set_train_status(job, TrainStatus.FAILED)
         return
     job.finish(version)
-    kind.on_new_version(version=version)
+    deploy_if_not_worse(version)
 
 
 def record_version(*, job: TrainingJob, result: TrainingResult) -> ModelVersion:
@@ -119,7 +125,7 @@ def record_version(*, job: TrainingJob, result: TrainingResult) -> ModelVersion:
     manifest = json.loads((Path(result.artifact_dir) / "manifest.json").read_text())
     try:
         with transaction.atomic():
-            adapter(job.task_kind).lock_task(task_id=job.task_id)
+            task_model(job.task_kind).objects.select_for_update().filter(id=job.task_id).first()
             last = ModelVersion.objects.filter(task_kind=job.task_kind, task_id=job.task_id).order_by("-version")
             number = (last.values_list("version", flat=True).first() or 0) + 1
             return ModelVersion.objects.create(
@@ -133,13 +139,41 @@ def record_version(*, job: TrainingJob, result: TrainingResult) -> ModelVersion:
         raise
 
 
+def task_model(kind: str) -> type[models.Model]:
+    return adapter(kind).TASK_MODEL
+
+
+def set_train_status(job: TrainingJob, status: str) -> None:
+    task_model(job.task_kind).objects.filter(id=job.task_id).update(last_train_status=status)
+
+
+def deploy_if_not_worse(version: ModelVersion) -> None:
+    """Deploy the first version, and a retrained one whose validation metric is not worse.
+
+    Ximilar deploys "the new, better and more accurate, version" after a retraining (seed 002),
+    and pollers wait for ``production_version`` to grow; a worse version waits for a manual
+    deploy (``PATCH production_version``).
+    """
+    with transaction.atomic():
+        task = task_model(version.task_kind).objects.select_for_update().get(id=version.task_id)
+        task.last_train_status = TrainStatus.TRAINED
+        current = ModelVersion.objects.filter(
+            task_kind=version.task_kind, task_id=task.id, version=task.production_version
+        ).first()
+        name, sign = adapter(version.task_kind).deploy_metric(task)
+        new, old = version.metrics.get(name), current.metrics.get(name) if current else None
+        if current is None or new is None or old is None or sign * new >= sign * old:
+            task.production_version = version.version
+        task.save(update_fields=["last_train_status", "production_version"])
+
+
 def fail_stale_jobs() -> int:
     """Fail running jobs whose heartbeat stopped: their worker was killed or its machine lost."""
     cutoff = timezone.now() - timedelta(seconds=settings.TRAINING_STALE_AFTER)
     stale = list(TrainingJob.objects.filter(state=TrainingJob.State.RUNNING, heartbeat__lt=cutoff))
     for job in stale:
         job.fail(LOST_WORKER)
-        adapter(job.task_kind).set_train_status(task_id=job.task_id, running=False, failed=True)
+        set_train_status(job, TrainStatus.FAILED)
     return len(stale)
 
 

@@ -1,0 +1,92 @@
+"""Detection's side of training: data rules and the row snapshot (see ``training_jobs.services``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from rest_framework.exceptions import ValidationError
+
+from ximilar_platform.detection.models import DetectionLabel, DetectionObject, DetectionTask
+from ximilar_platform.training_jobs import artifacts
+from ximilar_platform.training_jobs.models import TaskKind, TrainingJob, TrainStatus
+from ximilar_platform.training_jobs.services import enqueue_training
+
+TASK_MODEL = DetectionTask
+
+
+def deploy_metric(task: DetectionTask) -> tuple[str, int]:
+    """A retrained detector replaces production when its validation mAP@0.5 is not lower."""
+    return "map50", 1
+
+
+def task_labels(task: DetectionTask) -> list[DetectionLabel]:
+    return list(task.labels.order_by("created", "id"))
+
+
+def task_objects(task: DetectionTask):
+    return DetectionObject.objects.filter(detection_label__in=task.labels.all()).select_related("image")
+
+
+def check_training_data(task: DetectionTask) -> None:
+    """At least one label, and every label on ``DETECTION_MIN_IMAGES_PER_LABEL`` images."""
+    labels = task_labels(task)
+    if not labels:
+        raise ValidationError("The task has no labels; add one with add-label.")
+    minimum = settings.DETECTION_MIN_IMAGES_PER_LABEL
+    pairs = set(task_objects(task).values_list("detection_label_id", "image_id"))
+    images_per_label = Counter(label_id for label_id, _ in pairs)
+    short = [f"'{label.name}' ({images_per_label[label.id]})" for label in labels if images_per_label[label.id] < minimum]
+    if short:
+        raise ValidationError(f"Each label needs objects on at least {minimum} images; too few: {', '.join(short)}.")
+
+
+@transaction.atomic
+def start_training(*, task: DetectionTask) -> TrainingJob:
+    task = DetectionTask.objects.select_for_update().get(pk=task.pk)
+    check_training_data(task)
+    job = enqueue_training(workspace=task.workspace, task_kind=TaskKind.DETECTION, task_id=task.id)
+    task.last_train_status = TrainStatus.WAITING
+    task.save(update_fields=["last_train_status"])
+    return job
+
+
+def snapshot(task: DetectionTask, work_dir: Path):
+    """Rows to plain dataclasses; training never touches the ORM."""
+    from training.detection import Box, DetectionSample, DetectionSpec
+
+    boxes: dict = {}
+    images: dict = {}
+    for obj in task_objects(task):
+        images[obj.image_id] = obj.image
+        boxes.setdefault(obj.image_id, []).append(Box(str(obj.detection_label_id), *map(float, obj.data)))
+    for image in task.negative_images.all():
+        images.setdefault(image.id, image)
+    samples = [
+        DetectionSample(image_id=str(image_id), path=artifacts.local_copy(image.file.name, work_dir),
+                        boxes=tuple(boxes.get(image_id, ())), test=image.test_image)
+        for image_id, image in images.items()
+    ]
+    spec = DetectionSpec(
+        labels=tuple(str(label.id) for label in task_labels(task)),
+        arch=task.arch or settings.DETECTION_ARCH,
+        image_size=settings.DETECTION_IMAGE_SIZE,
+        epochs=settings.DETECTION_EPOCHS,
+        patience=settings.DETECTION_PATIENCE,
+        weights_dir=settings.TRAINING_WEIGHTS_DIR,
+        num_threads=settings.TORCH_THREADS,
+        max_seconds=settings.TRAINING_MAX_SECONDS,
+        work_dir=str(work_dir / "yolo"),
+    )
+    return spec, samples
+
+
+def train(*, job: TrainingJob, work_dir: Path, on_progress: Callable):
+    from training.detection import train_detector
+
+    task = DetectionTask.objects.get(id=job.task_id)
+    spec, samples = snapshot(task, work_dir)
+    return train_detector(spec, samples, work_dir / "artifact", on_progress=on_progress)
