@@ -97,7 +97,9 @@ class DetectionPredictor:
                 for box, p, c in zip(boxes.tolist(), probs, classes, strict=True)]
 
 
-def decode(output: np.ndarray, keep_prob: float, iou: float = IOU_THRESHOLD) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def decode(
+    output: np.ndarray, keep_prob: float, iou: float = IOU_THRESHOLD
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One image's raw output (4 + classes, anchors) to boxes (K, 4) xyxy, probs (K,) and classes (K,), best first."""
     scores = output[4:].T
     classes = scores.argmax(axis=1)

@@ -44,7 +44,6 @@ def prepare_ultralytics(config_dir: str | Path | None = None) -> Path:
     os.environ.setdefault("YOLO_VERBOSE", "false")
     os.environ.setdefault("MPLCONFIGDIR", str(Path(chosen) / "matplotlib"))
     import matplotlib
-
     import ultralytics  # noqa: F401  (reads the variables above, once)
     from ultralytics.utils import SETTINGS, USER_CONFIG_DIR
 

@@ -10,7 +10,6 @@ from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from training.spec import TrainingResult
-
 from ximilar_platform.accounts.services import create_api_user
 from ximilar_platform.celery import app as celery_app
 

@@ -102,7 +102,8 @@ def export_yolo_dataset(
             lines = label_lines(sample.boxes, width, height, classes)
             (root / "labels" / name / f"{stem.name}.txt").write_text("".join(f"{line}\n" for line in lines))
     data = {
-        "path": str(root.resolve()), "train": "images/train", "val": "images/val" if split.validation else "images/train",
+        "path": str(root.resolve()), "train": "images/train",
+        "val": "images/val" if split.validation else "images/train",
         **({"test": "images/test"} if split.test else {}), "names": dict(enumerate(labels)),
     }
     data_yaml = root / "data.yaml"

@@ -86,7 +86,8 @@ def test_export_writes_images_label_files_and_a_data_file(tmp_path: Path) -> Non
     samples = shapes_samples(tmp_path / "src", 8, negatives=1, tests=1)
     dataset = export_yolo_dataset(samples, LABELS, tmp_path / "ds", max_side=96)
     data = json.loads(dataset.data_yaml.read_text())
-    assert data["names"] == {"0": "rect", "1": "circle"} and (data["val"], data["test"]) == ("images/val", "images/test")
+    assert data["names"] == {"0": "rect", "1": "circle"}
+    assert (data["val"], data["test"]) == ("images/val", "images/test")
     first = samples[1]  # img001, the first image with shapes
     split_dir = next(name for name in ("train", "val") if (tmp_path / "ds/labels" / name / "000001.txt").exists())
     assert (tmp_path / "ds/labels" / split_dir / "000001.txt").read_text() == "".join(
