@@ -14,7 +14,7 @@ import pytest
 from tests.detection_shapes import LABELS, shapes_samples
 from training.backbones import UnknownArchitecture
 from training.detection import choose_epochs, choose_image_size, train_detector
-from training.detection_data import export_yolo_dataset, label_lines, split_detection
+from training.detection_data import detection_data_hash, export_yolo_dataset, label_lines, split_detection
 from training.spec import Box, DetectionSample, DetectionSpec, Progress, TrainingError, TrainingResult
 
 pytestmark = pytest.mark.usefixtures("restore_torch_threads")
@@ -48,7 +48,7 @@ def block_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrainingResult, list[Progress], list[str],
                                                                             Path]]:
-    """24 readable images (2 of them test images, 2 negatives) plus one broken file, 2 epochs at 160 px, offline."""
+    """24 readable 160 px images (2 of them test images, 2 negatives) plus one broken file, 2 epochs, offline."""
     tmp_path = tmp_path_factory.mktemp("tiny")
     samples = shapes_samples(tmp_path / "images", 24, negatives=2, tests=2)
     (tmp_path / "broken.png").write_bytes(b"not an image")
@@ -56,7 +56,8 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Trainin
     progress: list[Progress] = []
     with pytest.MonkeyPatch.context() as patch:
         attempts = block_network(patch)
-        result = train_detector(spec(tmp_path), samples, tmp_path / "model", on_progress=progress.append)
+        result = train_detector(spec(tmp_path, image_size=None), samples, tmp_path / "model",
+                                on_progress=progress.append)
     yield result, progress, attempts, tmp_path
 
 
@@ -109,6 +110,8 @@ def test_a_tiny_run_publishes_an_artifact_offline(tiny_run: tuple[TrainingResult
     assert manifest["format_version"] == 1 and manifest["task_type"] == "detection"
     assert manifest["arch"] == "yolo11n" and manifest["labels"] == ["rect", "circle"]
     assert manifest["preprocessing"] == {"image_size": 160, "resize": "letterbox"} and manifest["pretrained"] is False
+    resolved = manifest["spec"]
+    assert (resolved["image_size"], resolved["patience"], resolved["device"]) == (160, 10, "cpu")  # chosen defaults
     assert manifest["data_hash"] == result.data_hash and manifest["metrics"] == json.loads(json.dumps(result.metrics))
     assert (manifest["train_size"], manifest["validation_size"], manifest["test_size"]) == (17, 5, 2)
     metrics = result.metrics
@@ -159,6 +162,18 @@ def test_local_weights_are_the_starting_point_and_the_time_budget_stops_after_an
     assert manifest["arch"] == "yolov8n" and manifest["pretrained"] is True
     assert (result.metrics["epochs_run"], result.metrics["stopped"]) == (1, "time_budget")
     assert result.metrics["evaluated_on"] == "validation" and manifest["preprocessing"]["image_size"] == 64
+
+
+def test_data_hash_follows_content_boxes_and_spec_but_not_order_or_threads(tmp_path: Path) -> None:
+    samples = shapes_samples(tmp_path / "images", 4)
+    base = spec(tmp_path)
+    reference = detection_data_hash(base, samples)
+    assert detection_data_hash(base, samples[::-1]) == reference
+    assert detection_data_hash(replace(base, num_threads=2, work_dir="/elsewhere"), samples) == reference
+    assert detection_data_hash(replace(base, epochs=9), samples) != reference
+    moved = replace(samples[0], boxes=(replace(samples[0].boxes[0], xmin=samples[0].boxes[0].xmin + 1),))
+    assert detection_data_hash(base, [moved, *samples[1:]]) != reference
+    assert detection_data_hash(base, [replace(samples[0], test=True), *samples[1:]]) != reference
 
 
 def test_defaults_follow_the_images_and_the_device() -> None:
