@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
+from training.spec import TrainingResult
 from ximilar_platform.accounts.services import create_api_user
 from ximilar_platform.celery import app as celery_app
 
@@ -70,3 +71,25 @@ def restore_torch_threads() -> Iterator[None]:
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def shapes_detector(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainingResult, float]:
+    """A YOLO detector that has learned rectangles and circles (120 images, 30 epochs at 160 px, about 1.5 min
+    on one CPU thread), shared by the learning test and the serving tests, and its training time in seconds."""
+    import time
+
+    import torch
+
+    from tests.detection_shapes import LABELS, shapes_samples
+    from training.detection import train_detector
+    from training.spec import DetectionSpec
+
+    tmp_path = tmp_path_factory.mktemp("shapes_detector")
+    samples = shapes_samples(tmp_path / "images", 120, seed=7, negatives=6)
+    spec = DetectionSpec(labels=LABELS, image_size=160, epochs=30, batch_size=8, num_threads=1, device="cpu",
+                         work_dir=str(tmp_path / "work"))
+    threads, started = torch.get_num_threads(), time.monotonic()
+    result = train_detector(spec, samples, tmp_path / "model")
+    torch.set_num_threads(threads)
+    return result, time.monotonic() - started

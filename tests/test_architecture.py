@@ -39,3 +39,9 @@ def test_the_checker_catches_a_django_import(tmp_path: Path) -> None:
     module = tmp_path / "bad.py"
     module.write_text("from django.db import models\nimport ximilar_platform.settings\n")
     assert imported_modules(module) == {"django.db", "ximilar_platform.settings"}
+
+
+def test_only_the_yolo_adapters_import_ultralytics() -> None:
+    importers = {str(path.relative_to(ROOT)) for path in library_files()
+                 if any(name.split(".")[0] == "ultralytics" for name in imported_modules(path))}
+    assert importers == {"training/yolo.py", "inference/yolo_torch.py"}

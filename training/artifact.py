@@ -71,3 +71,24 @@ def _verify_onnx(model: nn.Module, path: Path, inputs: np.ndarray) -> None:
     difference = float(np.abs(exported - expected).max()) if expected.size else 0.0
     if difference > ONNX_TOLERANCE * max(1.0, float(np.abs(expected).max(initial=0.0))):
         raise RuntimeError(f"The ONNX export differs from the torch model by {difference:.2e}")
+
+
+def publish_files(files: dict[str, Path], manifest: dict[str, Any], out_dir: Path) -> None:
+    """Copy `files` (artifact name -> source) and write manifest.json into `<out_dir>.part`, then rename it.
+
+    Raises:
+        FileExistsError: `out_dir` already exists.
+    """
+    if out_dir.exists():
+        raise FileExistsError(f"{out_dir} already exists")
+    staging = staging_dir(out_dir)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        for name, source in files.items():
+            shutil.copyfile(source, staging / name)
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=False))
+        os.rename(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -95,12 +95,12 @@ def data_hash(spec: TrainingSpec, samples: Sequence[Sample]) -> str:
     settings = asdict(replace(spec, device=resolve_device(spec.device), num_threads=None))
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for sample in sorted(samples, key=lambda s: s.image_id):
-        record = [sample.image_id, _file_sha256(sample.path), sorted(sample.labels), sample.value, sample.test]
+        record = [sample.image_id, file_sha256(sample.path), sorted(sample.labels), sample.value, sample.test]
         digest.update(json.dumps(record).encode() + b"\n")
     return digest.hexdigest()
 
 
-def _file_sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
     try:
         with open(path, "rb") as file:
             return hashlib.file_digest(file, "sha256").hexdigest()

@@ -82,3 +82,61 @@ class TrainingResult:
     validation_size: int
     test_size: int
     seconds: float
+
+
+@dataclass(frozen=True)
+class Box:
+    """One labelled object, in the pixels of the EXIF-oriented image (`inference.images.decode_bytes`)."""
+
+    label: str
+    xmin: float
+    ymin: float
+    xmax: float
+    ymax: float
+
+
+@dataclass(frozen=True)
+class DetectionSample:
+    """One detection training image; no boxes makes it a negative image, teaching "nothing here".
+
+    Attributes:
+        image_id: Opaque id, echoed in metrics (unreadable images).
+        path: Local path of the encoded image.
+        boxes: The objects on the image; boxes of labels outside the spec are ignored.
+        test: A user-marked test image: evaluated separately, never trained on.
+    """
+
+    image_id: str
+    path: str
+    boxes: tuple[Box, ...] = ()
+    test: bool = False
+
+
+@dataclass(frozen=True)
+class DetectionSpec:
+    """What detector to train; fields left as None are chosen from the data (see `training.detection`).
+
+    Attributes:
+        labels: Label ids in class-index order.
+        arch: A name of `training.detection.DETECTORS`.
+        image_size: The square network input, a multiple of 32 (rounded up when it is not).
+        patience: Epochs without a better validation fitness before training stops.
+        weights_dir: Directory with "<arch>.pt" checkpoints used instead of a random init.
+        device: None picks "cuda" when available, else "cpu".
+        num_threads: Passed to `torch.set_num_threads` when given.
+        max_seconds: Wall-clock budget; training stops after the epoch that passes it (best epoch kept).
+        work_dir: Writable directory for the exported dataset and the run; None uses a temporary one.
+    """
+
+    labels: tuple[str, ...]
+    arch: str = "yolo11n"
+    image_size: int | None = None
+    epochs: int | None = None
+    patience: int | None = None
+    batch_size: int = 16
+    seed: int = 0
+    weights_dir: str | None = None
+    device: str | None = None
+    num_threads: int | None = None
+    max_seconds: float | None = None
+    work_dir: str | None = None
