@@ -45,7 +45,12 @@ def prepare_ultralytics(config_dir: str | Path | None = None) -> Path:
     os.environ.setdefault("MPLCONFIGDIR", str(Path(chosen) / "matplotlib"))
     import matplotlib
     import ultralytics  # noqa: F401  (reads the variables above, once)
-    from ultralytics.utils import SETTINGS, USER_CONFIG_DIR
+    from ultralytics.utils import SETTINGS, USER_CONFIG_DIR, patches
+
+    # ultralytics replaces PIL.Image.open process-wide with a version that, on any unidentified
+    # image, tries to install and import pi-heif: our decoder's "unrecognised image" answers would
+    # turn into "No module named 'pi_heif'". The module runs once, so undoing it here is final.
+    Image.open = patches._image_open
 
     fonts = Path(USER_CONFIG_DIR)
     source = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"

@@ -7,6 +7,7 @@ same code to Postgres and Redis; ``AWS_STORAGE_BUCKET_NAME`` to S3-compatible st
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -223,6 +224,8 @@ DETECTION_EPOCHS = env_int("DETECTION_EPOCHS", 0) or None  # 0: chosen from the 
 DETECTION_IMAGE_SIZE = env_int("DETECTION_IMAGE_SIZE", 0) or None  # 0: chosen from the data
 DETECTION_PATIENCE = env_int("DETECTION_PATIENCE", 0) or None  # 0: chosen from the epochs
 DETECTION_KEEP_PROB = env_float("DETECTION_KEEP_PROB", 0.3)  # Ximilar's default threshold
+# ultralytics keeps its settings and fonts here (inference.yolo_torch.prepare_ultralytics), not in ~/.config
+os.environ.setdefault("YOLO_CONFIG_DIR", str(DATA_DIR / "ultralytics"))
 
 # Inference (runs in the API process).
 INFERENCE_CACHE_SIZE = env_int("INFERENCE_CACHE_SIZE", 8)

@@ -133,3 +133,15 @@ def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
     boxes = np.array([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30], [0, 0, 10, 9]], dtype=np.float32)
     assert nms(boxes, 0.7).tolist() == [0, 2]
     assert nms(boxes, 0.95).tolist() == [0, 1, 2, 3]
+
+
+def test_ultralytics_leaves_pillow_and_the_decoder_alone() -> None:
+    from inference.images import ImageLimits, InvalidImage, decode_bytes
+    from inference.yolo_torch import prepare_ultralytics
+
+    prepare_ultralytics()
+    from ultralytics import YOLO  # noqa: F401  (imports the module that patches PIL)
+
+    assert Image.open.__module__ == "PIL.Image"
+    with pytest.raises(InvalidImage, match="Unrecognised or corrupt image data"):
+        decode_bytes(b"\x00\x01not an image at all" * 10, ImageLimits(max_bytes=10_000, max_pixels=10_000))

@@ -43,10 +43,10 @@ class DetectionTaskSerializer(DeployableTaskSerializer):
         return value or ""
 
     def validate_arch(self, value: str) -> str:
-        from training.detection import ARCHITECTURES
+        from training.detection import DETECTORS
 
-        if value and value not in ARCHITECTURES:
-            raise serializers.ValidationError(f"Unknown architecture; choose one of {', '.join(sorted(ARCHITECTURES))}.")
+        if value and value not in DETECTORS:
+            raise serializers.ValidationError(f"Unknown architecture; choose one of {', '.join(sorted(DETECTORS))}.")
         return value
 
 

@@ -56,7 +56,7 @@ def start_training(*, task: DetectionTask) -> TrainingJob:
 
 def snapshot(task: DetectionTask, work_dir: Path):
     """Rows to plain dataclasses; training never touches the ORM."""
-    from training.detection import Box, DetectionSample, DetectionSpec
+    from training.spec import Box, DetectionSample, DetectionSpec
 
     boxes: dict = {}
     images: dict = {}

@@ -105,7 +105,9 @@ def run_training_job(*, job_id: str) -> None:
     kind = adapter(job.task_kind)
     set_train_status(job, TrainStatus.IN_TRAINING)
     try:
-        with Heartbeat(job), tempfile.TemporaryDirectory(prefix="training-") as work:
+        work_root = settings.DATA_DIR / "training"  # datasets and runs can be large: not the system /tmp
+        work_root.mkdir(parents=True, exist_ok=True)
+        with Heartbeat(job), tempfile.TemporaryDirectory(prefix=f"{job.id}-", dir=work_root) as work:
             result = kind.train(job=job, work_dir=Path(work), on_progress=lambda p: job.report(asdict(p)))
             version = record_version(job=job, result=result)
     except Exception as error:  # any failure must end the job, never leave it running
