@@ -5,9 +5,11 @@ Users do not tune, so what the spec leaves open is chosen from the data and the 
 * image size: the smallest of 160/224/320/416/512/640 px covering the median longer side of
   the images (ultralytics letterboxes the longer side), capped at 320 px on a CPU and 640 px on
   CUDA; a size given in the spec is rounded up to a multiple of 32, the network's stride;
-* epochs: round(6000 / training images), between 20 and 100. A from-scratch YOLO finds nothing
+* epochs: round(20000 / training images), between 30 and 150. A from-scratch YOLO finds nothing
   for its first few hundred steps (ultralytics warms up for at least 100 iterations), so small
   sets need many epochs: 40 images reached mAP50 0.9 only after ~35 epochs (docs/ML_STACK.md);
+  240 images of 3 shapes on textures reached 0.37 after 25 epochs, 0.90 after 60 and 0.93
+  after 80 (BENCHMARKS.md), about 4.5 s per epoch at 160 px on 2 CPU cores;
 * patience: a quarter of the epochs, at least 10 (ultralytics' early stopping keeps the best
   epoch; an all-zero start does not count as stagnation);
 * device: CUDA when available. ultralytics runs with AMP off, no dataloader workers and no plots.
@@ -39,7 +41,7 @@ from training.yolo import ARCHITECTURES, YoloResult, YoloRun, train_yolo
 IMAGE_SIZES = (160, 224, 320, 416, 512, 640)
 CPU_MAX_SIZE, CUDA_MAX_SIZE = 320, 640
 STRIDE = 32
-MIN_EPOCHS, MAX_EPOCHS, IMAGES_SEEN = 20, 100, 6000
+MIN_EPOCHS, MAX_EPOCHS, IMAGES_SEEN = 30, 150, 20_000
 MIN_PATIENCE = 10
 METRIC_NAME = "mAP50"
 DETECTORS: dict[str, Callable[..., YoloResult]] = dict.fromkeys(ARCHITECTURES, train_yolo)

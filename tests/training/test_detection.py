@@ -182,7 +182,7 @@ def test_defaults_follow_the_images_and_the_device() -> None:
     assert choose_image_size([1280, 960], "cpu") == 320
     assert choose_image_size([1280, 960], "cuda") == 640
     assert choose_image_size([400], "cuda:0") == 416
-    assert (choose_epochs(40), choose_epochs(100), choose_epochs(5000)) == (100, 60, 20)
+    assert (choose_epochs(40), choose_epochs(240), choose_epochs(5000)) == (150, 83, 30)
 
 
 def test_a_from_scratch_detector_learns_shapes(shapes_detector: tuple[TrainingResult, float]) -> None:
