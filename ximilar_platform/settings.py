@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "ximilar_platform.images",
     "ximilar_platform.training_jobs",
     "ximilar_platform.detection",
+    "ximilar_platform.similarity",
 ]
 
 MIDDLEWARE = [
@@ -232,6 +233,10 @@ DETECTION_PATIENCE = env_int("DETECTION_PATIENCE", 0) or None  # 0: chosen from 
 DETECTION_KEEP_PROB = env_float("DETECTION_KEEP_PROB", 0.3)  # Ximilar's default threshold
 # ultralytics keeps its settings and fonts here (inference.yolo_torch.prepare_ultralytics), not in ~/.config
 os.environ.setdefault("YOLO_CONFIG_DIR", str(DATA_DIR / "ultralytics"))
+
+# Similarity training (metric learning; same queue and job lifecycle).
+SIMILARITY_MIN_GROUPS = env_int("SIMILARITY_MIN_GROUPS", 4)
+SIMILARITY_DIMENSION = env_int("SIMILARITY_DIMENSION", 128)
 
 # Inference (runs in the API process).
 INFERENCE_CACHE_SIZE = env_int("INFERENCE_CACHE_SIZE", 8)

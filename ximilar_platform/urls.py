@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("ximilar_platform.recognition.urls")),
     path("", include("ximilar_platform.images.urls")),
     path("", include("ximilar_platform.detection.urls")),
+    path("", include("ximilar_platform.similarity.urls")),
     re_path(r"^(?!admin/|static/).*$", views.not_found),
 ]
 

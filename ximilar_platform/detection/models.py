@@ -75,3 +75,6 @@ class ObjectLabel(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["object", "label"], name="unique_label_per_object")]
+
+    def __str__(self) -> str:
+        return f"{self.label_id} on {self.object_id}"

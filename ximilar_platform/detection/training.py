@@ -39,7 +39,8 @@ def check_training_data(task: DetectionTask) -> None:
     minimum = settings.DETECTION_MIN_IMAGES_PER_LABEL
     pairs = set(task_objects(task).values_list("detection_label_id", "image_id"))
     images_per_label = Counter(label_id for label_id, _ in pairs)
-    short = [f"'{label.name}' ({images_per_label[label.id]})" for label in labels if images_per_label[label.id] < minimum]
+    short = [f"'{label.name}' ({images_per_label[label.id]})"
+             for label in labels if images_per_label[label.id] < minimum]
     if short:
         raise ValidationError(f"Each label needs objects on at least {minimum} images; too few: {', '.join(short)}.")
 

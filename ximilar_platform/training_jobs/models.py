@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 class TaskKind(models.TextChoices):
     RECOGNITION = "recognition"
     DETECTION = "detection"
+    SIMILARITY = "similarity"
 
 
 class TrainStatus(models.TextChoices):

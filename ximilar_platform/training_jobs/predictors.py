@@ -18,6 +18,10 @@ _lock = threading.Lock()
 def _load(version_id: str) -> Any:
     version = ModelVersion.objects.get(id=version_id)
     directory = artifacts.local_dir(version.artifact, version.files)
+    if version.task_kind == TaskKind.SIMILARITY:
+        from inference.embedding import Embedder
+
+        return Embedder(directory, num_threads=settings.INFERENCE_THREADS)
     if version.task_kind == TaskKind.DETECTION:
         from inference.detection import DetectionPredictor
 

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 ADAPTERS = {
     "recognition": "ximilar_platform.recognition.training",
     "detection": "ximilar_platform.detection.training",
+    "similarity": "ximilar_platform.similarity.training",
 }
 LOST_WORKER = "The worker running this training stopped responding (killed or lost); start the training again."
 

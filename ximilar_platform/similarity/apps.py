@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SimilarityConfig(AppConfig):
+    name = "ximilar_platform.similarity"
+    label = "similarity"

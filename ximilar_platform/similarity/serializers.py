@@ -1,0 +1,97 @@
+"""Similarity type, task and group JSON as the official client reads it (API_CONTRACT.md §3.1, group traps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from ximilar_platform.core.api.lookups import get_in_workspace
+from ximilar_platform.detection.serializers import DetectionObjectSerializer
+from ximilar_platform.images.serializers import TrainingImageSerializer, parse_meta_data
+from ximilar_platform.similarity.models import SimilarityGroup, SimilarityTask, SimilarityType
+from ximilar_platform.training_jobs.models import TaskKind
+from ximilar_platform.training_jobs.serializers import DeployableTaskSerializer
+
+
+class SimilarityTypeSerializer(serializers.ModelSerializer):
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
+
+    class Meta:
+        model = SimilarityType
+        fields = ["id", "name", "description", "workspace", "created"]
+        read_only_fields = ["workspace", "created"]
+
+    def validate_description(self, value: str | None) -> str:
+        return value or ""
+
+
+class SimilarityTaskSerializer(DeployableTaskSerializer):
+    task_kind = TaskKind.SIMILARITY
+    types = SimilarityTypeSerializer(many=True, read_only=True)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
+
+    class Meta:
+        model = SimilarityTask
+        fields = ["id", "name", "description", "types", "production_version", "last_train_status", "arch",
+                  "workspace", "created"]
+        read_only_fields = ["last_train_status", "workspace", "created"]
+
+    def validate_description(self, value: str | None) -> str:
+        return value or ""
+
+    def validate_arch(self, value: str) -> str:
+        from training.backbones import ARCHITECTURES
+
+        if value and value not in ARCHITECTURES:
+            known = ", ".join(sorted(ARCHITECTURES))
+            raise serializers.ValidationError(f"Unknown architecture; choose one of {known}.")
+        return value
+
+
+class SimilarityGroupSerializer(serializers.ModelSerializer):
+    """``type`` is nested on read (the client's refresh reads ``type.workspace``) and an id or object on write."""
+
+    type = serializers.JSONField()
+    # no defaults: the client's update_stype PUTs only the type, which must not clear the name
+    name = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    meta_data = serializers.JSONField(required=False, allow_null=True)
+    images = serializers.SerializerMethodField()
+    groups = serializers.SerializerMethodField()
+    detection_objects = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SimilarityGroup
+        fields = ["id", "name", "description", "type", "meta_data", "test_group", "images", "groups",
+                  "detection_objects", "workspace", "created"]
+        read_only_fields = ["workspace", "created"]
+
+    def to_representation(self, group: SimilarityGroup) -> dict[str, Any]:
+        body = super().to_representation(group)
+        body["type"] = SimilarityTypeSerializer(group.type).data
+        return body
+
+    def get_images(self, group: SimilarityGroup) -> list[dict]:
+        return TrainingImageSerializer(group.images.all(), many=True, context=self.context).data
+
+    def get_groups(self, group: SimilarityGroup) -> list[dict]:
+        return [{"id": str(child.id), "name": child.name, "description": child.description,
+                 "type": SimilarityTypeSerializer(child.type).data, "meta_data": child.meta_data,
+                 "test_group": child.test_group} for child in group.groups.all()]
+
+    def get_detection_objects(self, group: SimilarityGroup) -> list[dict]:
+        return DetectionObjectSerializer(group.detection_objects.all(), many=True, context=self.context).data
+
+    def validate_type(self, value: Any) -> SimilarityType:
+        workspace_id = self.instance.workspace_id if self.instance else self.context["request"].workspace.id
+        return get_in_workspace(SimilarityType, value, workspace_id=workspace_id, field="type")
+
+    def validate_name(self, value: str | None) -> str:
+        return value or ""
+
+    def validate_description(self, value: str | None) -> str:
+        return value or ""
+
+    def validate_meta_data(self, value: Any) -> dict[str, Any]:
+        return parse_meta_data(value)

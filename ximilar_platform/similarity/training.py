@@ -1,0 +1,96 @@
+"""Similarity's side of training: data rules and the row snapshot (see ``training_jobs.services``).
+
+Hierarchy: a leaf group (one holding images and detection objects) is one item, and its images
+and object crops are views of it; a group of groups only organises leaf groups (e.g. a product
+line) and is not trained on. Test groups (``test_group``) are evaluated apart, never trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from rest_framework.exceptions import ValidationError
+
+from ximilar_platform.similarity.models import SimilarityGroup, SimilarityTask
+from ximilar_platform.training_jobs import artifacts
+from ximilar_platform.training_jobs.models import TaskKind, TrainingJob, TrainStatus
+from ximilar_platform.training_jobs.services import enqueue_training
+
+TASK_MODEL = SimilarityTask
+
+
+def deploy_metric(task: SimilarityTask) -> tuple[str, int]:
+    """A retrained embedder replaces production when its held-out precision@1 is not lower."""
+    return "precision_at_1", 1
+
+
+def leaf_groups(task: SimilarityTask) -> QuerySet[SimilarityGroup]:
+    """The task's items: groups of its types that hold images or objects (and no groups)."""
+    return (
+        SimilarityGroup.objects.filter(type__in=task.types.all())
+        .annotate(children=Count("groups", distinct=True),
+                  views=Count("images", distinct=True) + Count("detection_objects", distinct=True))
+        .filter(children=0)
+    )
+
+
+def check_training_data(task: SimilarityTask) -> None:
+    """A type, and SIMILARITY_MIN_GROUPS training groups with at least two views (images or objects) each."""
+    if not task.types.exists():
+        raise ValidationError("The task has no similarity type; add one with add-type.")
+    minimum = settings.SIMILARITY_MIN_GROUPS
+    usable = leaf_groups(task).filter(~Q(test_group=True), views__gte=2).count()
+    if usable < minimum:
+        raise ValidationError(
+            f"Training needs at least {minimum} groups with 2 or more images or objects each (not test groups); "
+            f"the task's types have {usable}."
+        )
+
+
+@transaction.atomic
+def start_training(*, task: SimilarityTask) -> TrainingJob:
+    task = SimilarityTask.objects.select_for_update().get(pk=task.pk)
+    check_training_data(task)
+    job = enqueue_training(workspace=task.workspace, task_kind=TaskKind.SIMILARITY, task_id=task.id)
+    task.last_train_status = TrainStatus.WAITING
+    task.save(update_fields=["last_train_status"])
+    return job
+
+
+def snapshot(task: SimilarityTask, work_dir: Path):
+    """Rows to plain dataclasses: every image and object crop of every leaf group, labelled by group."""
+    from training.spec import EmbeddingSample, EmbeddingSpec
+
+    samples = []
+    groups = leaf_groups(task).prefetch_related("images", "detection_objects__image")
+    for group in groups:
+        for image in group.images.all():
+            samples.append(EmbeddingSample(image_id=str(image.id), path=artifacts.local_copy(image.file.name, work_dir),
+                                           group=str(group.id), test=group.test_group))
+        for obj in group.detection_objects.all():
+            samples.append(EmbeddingSample(
+                image_id=f"{obj.image_id}:{obj.id}", path=artifacts.local_copy(obj.image.file.name, work_dir),
+                group=str(group.id), test=group.test_group, box=tuple(float(v) for v in obj.data),
+            ))
+    spec = EmbeddingSpec(
+        arch=task.arch or settings.TRAINING_ARCH,
+        dimension=settings.SIMILARITY_DIMENSION,
+        image_size=settings.TRAINING_IMAGE_SIZE,
+        epochs=settings.TRAINING_EPOCHS,
+        weights_dir=settings.TRAINING_WEIGHTS_DIR,
+        num_threads=settings.TORCH_THREADS,
+        max_seconds=settings.TRAINING_MAX_SECONDS,
+    )
+    return spec, samples
+
+
+def train(*, job: TrainingJob, work_dir: Path, on_progress: Callable):
+    from training.similarity import train_embedder
+
+    task = SimilarityTask.objects.get(id=job.task_id)
+    spec, samples = snapshot(task, work_dir)
+    return train_embedder(spec, samples, work_dir / "artifact", on_progress=on_progress)
