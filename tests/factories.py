@@ -29,3 +29,17 @@ def colour_image_base64(index: int, colour: str, size: int = 32) -> str:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def item_view_base64(item: int, view: int, size: int = 32) -> str:
+    """View `view` of synthetic item `item`: the item's own colour blocks, shifted and noised per view."""
+    import numpy as np
+
+    pattern = np.random.default_rng(1000 + item).integers(0, 256, (4, 4, 3), dtype=np.uint8)
+    pixels = np.kron(pattern, np.ones((size // 4, size // 4, 1), dtype=np.uint8)).astype(np.int16)
+    rng = np.random.default_rng(item * 97 + view)
+    pixels = np.roll(pixels, tuple(int(v) for v in rng.integers(-2, 3, 2)), axis=(0, 1))
+    pixels = np.clip(pixels + rng.normal(0, 12, pixels.shape), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
