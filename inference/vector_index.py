@@ -37,8 +37,10 @@ class VectorIndex:
             raise ValueError(f"dimension must be positive, not {dimension}")
         self.dimension, self.hnsw_threshold = dimension, hnsw_threshold
         self._lock = threading.Lock()
-        self._vectors = np.zeros((0, dimension), dtype=np.float32)  # row i is faiss id i
+        # row i is faiss id i; the buffer doubles when full, so adding one vector costs no full copy
+        self._vectors = np.zeros((0, dimension), dtype=np.float32)
         self._keys: list[str | None] = []  # None marks a tombstone
+        self._dead: set[int] = set()
         self._rows: dict[str, int] = {}
         self._index: faiss.Index = faiss.IndexFlatIP(dimension)
 
@@ -64,7 +66,11 @@ class VectorIndex:
         with self._lock:
             self._bury(keys)
             start = len(self._keys)
-            self._vectors = np.concatenate([self._vectors, vectors])
+            if start + len(vectors) > len(self._vectors):
+                grown = np.zeros((max(2 * len(self._vectors), start + len(vectors)), self.dimension), np.float32)
+                grown[:start] = self._vectors[:start]
+                self._vectors = grown
+            self._vectors[start:start + len(vectors)] = vectors
             self._keys.extend(keys)
             self._rows.update((key, start + i) for i, key in enumerate(keys))
             if self.approximate == (len(self._rows) >= self.hnsw_threshold):
@@ -94,9 +100,9 @@ class VectorIndex:
                 if len(rows) <= EXACT_ALLOWED or len(rows) * 10 < len(self._rows):
                     return self._exact(queries, k, rows)
                 return self._faiss(queries, k, faiss.IDSelectorBatch(rows))
-            if len(self._rows) < len(self._keys):
-                alive = np.array(sorted(self._rows.values()), dtype=np.int64)
-                return self._faiss(queries, k, faiss.IDSelectorBatch(alive))
+            if self._dead:
+                dead = faiss.IDSelectorBatch(np.fromiter(self._dead, dtype=np.int64))
+                return self._faiss(queries, k, faiss.IDSelectorNot(dead))
             return self._faiss(queries, k, None)
 
     def exact_search(self, queries: np.ndarray, k: int, allowed: set[str] | None = None) -> Hits:
@@ -120,6 +126,7 @@ class VectorIndex:
             row = self._rows.pop(key, None)
             if row is not None:
                 self._keys[row] = None
+                self._dead.add(row)
         if len(self._keys) - len(self._rows) > TOMBSTONE_FRACTION * max(len(self._keys), 1):
             self._rebuild()
 
@@ -129,6 +136,7 @@ class VectorIndex:
         self._vectors = np.ascontiguousarray(self._vectors[alive])
         self._keys = [self._keys[row] for row in alive]
         self._rows = {key: row for row, key in enumerate(self._keys) if key is not None}
+        self._dead = set()
         if len(self._rows) >= self.hnsw_threshold:
             self._index = faiss.IndexHNSWFlat(self.dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
             self._index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION

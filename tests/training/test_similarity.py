@@ -107,6 +107,19 @@ def test_retrieval_metrics_match_a_hand_count() -> None:
     assert metrics["recall_at_5"] == 1.0 and metrics["map_at_r"] == 0.5
 
 
+def test_retrieval_metrics_do_not_depend_on_the_query_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from training import retrieval
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(60, 8))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    groups = [f"g{i % 13}" for i in range(60)] + ["solo"]
+    vectors = np.vstack([vectors, vectors[:1]])
+    whole = retrieval_metrics(vectors, groups)
+    monkeypatch.setattr(retrieval, "CHUNK", 7)
+    assert retrieval_metrics(vectors, groups) == whole and whole["queries"] == 60
+
+
 def test_embedder_retrieves_unseen_items_better_than_the_untrained_model(
         embedder: tuple[TrainingResult, list]) -> None:
     result, _ = embedder
