@@ -140,3 +140,49 @@ class DetectionSpec:
     num_threads: int | None = None
     max_seconds: float | None = None
     work_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class EmbeddingSample:
+    """One image of a similarity training set; images of one `group` show the same item.
+
+    Attributes:
+        image_id: Opaque id, echoed in metrics (unreadable images).
+        path: Local path of the encoded image.
+        group: The item the image shows; retrieval should find the other images of its group.
+        test: A user-marked test image: its whole group is evaluated separately, never trained on.
+        box: (xmin, ymin, xmax, ymax) of an object in the pixels of the EXIF-oriented image;
+            the crop is what is embedded. None embeds the whole image.
+    """
+
+    image_id: str
+    path: str
+    group: str
+    test: bool = False
+    box: tuple[float, float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    """What embedding model to train; fields left as None are chosen from the data (see `training.similarity`).
+
+    Attributes:
+        arch: A name of `training.backbones.ARCHITECTURES`; its head becomes the embedding layer.
+        dimension: Length of the L2-normalised embedding.
+        weights_dir: Directory with "<arch>.pth" state dicts that replace the built-in init.
+        device: None picks "cuda" when available, else "cpu".
+        num_threads: Passed to `torch.set_num_threads` when given.
+        max_seconds: Wall-clock budget; training stops early (keeping the best epoch) past it.
+    """
+
+    arch: str = "efficientnet_lite0"
+    dimension: int = 128
+    image_size: int | None = None
+    epochs: int | None = None
+    batch_size: int = 32
+    learning_rate: float | None = None
+    seed: int = 0
+    weights_dir: str | None = None
+    device: str | None = None
+    num_threads: int | None = None
+    max_seconds: float | None = None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.spec import Sample
+from training.spec import EmbeddingSample, Sample
 
 MIN_SAMPLES_TO_VALIDATE = 5
 REGRESSION_BINS = 5
@@ -114,4 +114,42 @@ def _movable(sample: Sample, pool: Sequence[Sample], held_out: set[str]) -> bool
     return all(
         sum(tag in other.labels and (other.image_id in held_out) == side for other in pool) > 1
         for tag in sample.labels
+    )
+
+
+@dataclass(frozen=True)
+class GroupSplit:
+    """Three disjoint lists of embedding samples, each sorted by image id; no group spans two of them."""
+
+    train: list[EmbeddingSample]
+    validation: list[EmbeddingSample]
+    test: list[EmbeddingSample]
+
+
+def split_groups(
+    samples: Sequence[EmbeddingSample], *, validation_fraction: float = 0.2, seed: int = 0
+) -> GroupSplit:
+    """Hold out about `validation_fraction` of the groups, so validation measures retrieval of unseen items.
+
+    A group with any user-marked test image goes wholly to the test set. Among the other
+    groups, those of 2+ images are ordered by a hash of (seed, group) and the first fifth is
+    held out; with fewer than 5 such groups none is held out (the caller evaluates on train).
+    Single-image groups cannot be anchors (they have no positive), so they are never trained
+    on: they all join validation as distractors, which are searched but never queried.
+    """
+    by_group: dict[str, list[EmbeddingSample]] = defaultdict(list)
+    for sample in samples:
+        by_group[sample.group].append(sample)
+    test_groups = {group for group, members in by_group.items() if any(s.test for s in members)}
+    pairs = sorted((g for g, members in by_group.items() if g not in test_groups and len(members) >= 2),
+                   key=lambda g: hashlib.sha256(f"{seed}:{g}".encode()).hexdigest())
+    held_out: set[str] = set()
+    if len(pairs) >= MIN_SAMPLES_TO_VALIDATE:
+        held_out = set(pairs[:max(1, round(len(pairs) * validation_fraction))])
+    singles = {g for g, members in by_group.items() if g not in test_groups and len(members) == 1}
+    ordered = sorted(samples, key=lambda s: s.image_id)
+    return GroupSplit(
+        train=[s for s in ordered if s.group not in test_groups | held_out | singles],
+        validation=[s for s in ordered if s.group in held_out | singles],
+        test=[s for s in ordered if s.group in test_groups],
     )

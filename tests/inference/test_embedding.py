@@ -1,0 +1,90 @@
+"""Serving a similarity artifact: unit vectors of the manifest's width, the same as the trained model's."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from inference.classification import IncompatibleArtifact
+from inference.embedding import Embedder, generic_embeddings
+from training.loop import predict
+from training.similarity import EmbeddingModel, load_crops, train_embedder
+from training.spec import EmbeddingSample, EmbeddingSpec, TrainingResult
+
+pytestmark = pytest.mark.usefixtures("restore_torch_threads")
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainingResult, list[EmbeddingSample]]:
+    folder, rng = tmp_path_factory.mktemp("views"), np.random.default_rng(0)
+    samples = []
+    for item in range(6):
+        colour = rng.integers(0, 256, 3)
+        for view in range(3):
+            pixels = np.clip(colour + rng.normal(0, 30, (24, 30, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(folder / f"{item}-{view}.png")
+            samples.append(EmbeddingSample(f"{item}-{view}", str(folder / f"{item}-{view}.png"), f"g{item}"))
+    spec = EmbeddingSpec(arch="resnet18", dimension=16, image_size=32, epochs=2, batch_size=6, num_threads=1,
+                         device="cpu")
+    return train_embedder(spec, samples, tmp_path_factory.mktemp("embedder") / "model"), samples
+
+
+def copy_with_manifest(source: str, target: Path, **changes: object) -> Path:
+    shutil.copytree(source, target)
+    manifest = json.loads((target / "manifest.json").read_text()) | changes
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    return target
+
+
+def test_embeddings_are_unit_vectors_of_the_manifest_dimension(artifact: tuple[TrainingResult, list]) -> None:
+    result, samples = artifact
+    embedder = Embedder(result.artifact_dir, num_threads=1)
+    vectors = embedder.describe([Image.open(s.path) for s in samples[:5]])
+    assert embedder.dimension == 16 and vectors.shape == (5, 16) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert embedder.describe([]).shape == (0, 16)
+
+
+def test_served_embeddings_are_the_trained_models(artifact: tuple[TrainingResult, list]) -> None:
+    result, samples = artifact
+    from training.backbones import create_backbone
+
+    model = EmbeddingModel(create_backbone("resnet18", 16)[0])
+    model.load_state_dict(torch.load(Path(result.artifact_dir) / "model.pt", weights_only=True))
+    expected = predict(model, load_crops(samples, 32)[0], "cpu")
+    served = Embedder(result.artifact_dir, num_threads=1).describe([Image.open(s.path) for s in samples])
+    np.testing.assert_allclose(served, expected, atol=1e-4)
+    first = Embedder(result.artifact_dir, num_threads=1).describe([Image.open(samples[0].path)])
+    np.testing.assert_allclose(first[0], served[0], atol=1e-5)  # batching does not change a vector
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"format_version": 2}, "format 2"),
+    ({"task_type": "multi_class"}, "not an embedding model"),
+    ({"dimension": 32}, "outputs 16 values"),
+    ({"dimension": None}, "positive dimension"),
+])
+def test_mismatched_manifests_are_incompatible(artifact: tuple[TrainingResult, list], tmp_path: Path,
+                                               changes: dict, message: str) -> None:
+    folder = copy_with_manifest(artifact[0].artifact_dir, tmp_path / "copy", **changes)
+    with pytest.raises(IncompatibleArtifact, match=message):
+        Embedder(folder)
+
+
+def test_a_directory_without_an_artifact_is_incompatible(tmp_path: Path) -> None:
+    with pytest.raises(IncompatibleArtifact, match="manifest"):
+        Embedder(tmp_path)
+
+
+def test_generic_embeddings_are_the_untrained_descriptor() -> None:
+    images = [Image.new("RGB", (40, 30), (200, 30, 30)), Image.new("RGB", (30, 40), (30, 30, 200))]
+    vectors = generic_embeddings(images, num_threads=1)
+    assert vectors.shape == (2, 1280) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert generic_embeddings([]).shape == (0, 1280)
