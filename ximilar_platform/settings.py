@@ -237,6 +237,10 @@ os.environ.setdefault("YOLO_CONFIG_DIR", str(DATA_DIR / "ultralytics"))
 # Similarity training (metric learning; same queue and job lifecycle).
 SIMILARITY_MIN_GROUPS = env_int("SIMILARITY_MIN_GROUPS", 4)
 SIMILARITY_DIMENSION = env_int("SIMILARITY_DIMENSION", 128)
+# Search collections: exact search below this many records, HNSW from it on.
+SEARCH_HNSW_THRESHOLD = env_int("SEARCH_HNSW_THRESHOLD", 50_000)
+SEARCH_MAX_K = env_int("SEARCH_MAX_K", 1000)  # k, count and records to rank per request
+SEARCH_MAX_INSERT = env_int("SEARCH_MAX_INSERT", 1000)  # records per insert, update, get or delete
 
 # Inference (runs in the API process).
 INFERENCE_CACHE_SIZE = env_int("INFERENCE_CACHE_SIZE", 8)

@@ -55,3 +55,42 @@ class SimilarityGroup(WorkspaceOwned):
 
     def __str__(self) -> str:
         return self.name or str(self.id)
+
+
+class Collection(WorkspaceOwned):
+    """A search collection, named by the ``collection-id`` header (contract §4).
+
+    Vectors come from the bound similarity task's production (or pinned) version, or, with no
+    task, from the generic pretrained descriptor (`inference.descriptors`).
+    """
+
+    key = models.CharField(max_length=255, help_text="The collection-id header value.")
+    name = models.CharField(max_length=255, blank=True, default="")
+    task = models.ForeignKey(SimilarityTask, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="collections")
+    version = models.PositiveIntegerField(null=True, blank=True, help_text="Pinned embedder version; null: production.")
+    dimension = models.PositiveIntegerField(null=True, blank=True, help_text="Fixed by the first record.")
+
+    class Meta:
+        ordering = ["created", "id"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="unique_collection_key")]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+
+class CollectionRecord(models.Model):
+    """One searchable record: its ``_id``, its L2-normalised float32 vector, and its other fields."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="records")
+    key = models.CharField(max_length=255)
+    vector = models.BinaryField()
+    fields = models.JSONField(default=dict, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["collection", "key"], name="unique_record_key")]
+
+    def __str__(self) -> str:
+        return self.key

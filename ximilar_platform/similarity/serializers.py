@@ -9,7 +9,7 @@ from rest_framework import serializers
 from ximilar_platform.core.api.lookups import get_in_workspace
 from ximilar_platform.detection.serializers import DetectionObjectSerializer
 from ximilar_platform.images.serializers import TrainingImageSerializer, parse_meta_data
-from ximilar_platform.similarity.models import SimilarityGroup, SimilarityTask, SimilarityType
+from ximilar_platform.similarity.models import Collection, SimilarityGroup, SimilarityTask, SimilarityType
 from ximilar_platform.training_jobs.models import TaskKind
 from ximilar_platform.training_jobs.serializers import DeployableTaskSerializer
 
@@ -95,3 +95,35 @@ class SimilarityGroupSerializer(serializers.ModelSerializer):
 
     def validate_meta_data(self, value: Any) -> dict[str, Any]:
         return parse_meta_data(value)
+
+
+class CollectionSerializer(serializers.ModelSerializer):
+    """A search collection; ``key`` is the ``collection-id`` header value that selects it."""
+
+    task = serializers.PrimaryKeyRelatedField(queryset=SimilarityTask.objects.all(), allow_null=True, required=False)
+    records_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Collection
+        fields = ["id", "key", "name", "task", "version", "dimension", "records_count", "workspace", "created"]
+        read_only_fields = ["dimension", "workspace", "created"]
+
+    def get_records_count(self, collection: Collection) -> int:
+        return collection.records.count()
+
+    def validate_task(self, task: SimilarityTask | None) -> SimilarityTask | None:
+        workspace = self.instance.workspace if self.instance else self.context["request"].workspace
+        if task is not None and task.workspace_id != workspace.id:
+            raise serializers.ValidationError("The similarity task must be in the collection's workspace.")
+        return task
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The embedder of a collection with records cannot change: their vectors would not match."""
+        if self.instance is not None and self.instance.records.exists():
+            changed = [name for name in ("task", "version") if name in attrs
+                       and attrs[name] != getattr(self.instance, name)]
+            if changed:
+                raise serializers.ValidationError(
+                    {changed[0]: ["The collection has records embedded by its current model; create a new "
+                                  "collection for another embedder."]})
+        return attrs

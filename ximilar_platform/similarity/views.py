@@ -10,14 +10,16 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.core.api.lookups import get_in_workspace, parse_uuid, parse_uuid_list
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.detection.models import DetectionObject
 from ximilar_platform.images.filters import parse_bool
 from ximilar_platform.images.models import TrainingImage
 from ximilar_platform.similarity import services, training
-from ximilar_platform.similarity.models import SimilarityGroup, SimilarityTask, SimilarityType
+from ximilar_platform.similarity.models import Collection, SimilarityGroup, SimilarityTask, SimilarityType
 from ximilar_platform.similarity.serializers import (
+    CollectionSerializer,
     SimilarityGroupSerializer,
     SimilarityTaskSerializer,
     SimilarityTypeSerializer,
@@ -172,6 +174,19 @@ class SimilarityGroupViewSet(WorkspaceScopedViewSet):
         else:
             groups = groups.filter(workspace__in=request.user.workspaces.all())
         return Response({"updated": groups.update(test_group=mark)})
+
+
+class CollectionViewSet(WorkspaceScopedViewSet):
+    """Our management endpoint for search collections: name, key and the embedder they use."""
+
+    queryset = Collection.objects.order_by("created", "id")
+    serializer_class = CollectionSerializer
+
+    def perform_create(self, serializer: CollectionSerializer) -> None:
+        key = serializer.validated_data["key"]
+        if Collection.objects.filter(workspace=self.request.workspace, key=key).exists():
+            raise Conflict(f"A collection '{key}' already exists in this workspace.")
+        serializer.save(workspace=self.request.workspace)
 
 
 class ModelVersionViewSet(versions.ModelVersionViewSet):

@@ -48,3 +48,19 @@ def test_similarity_task_trains_and_describes(api, django_capture_on_commit_call
     assert vectors.shape == (4, 32) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
     similarity = vectors @ vectors.T
     assert similarity[0, 1] > similarity[0, 2] and similarity[2, 3] > similarity[1, 2]  # same item is nearer
+
+    # a collection bound to the task embeds its images with the trained model
+    collection = api.post("/similarity/training/v2/collection", {"key": "items", "task": task["id"]},
+                          format="json").json()
+    assert api.post("/similarity/training/v2/collection", {"key": "items"}, format="json").status_code == 409
+    inserted = api.post("/similarity/custom/v2/insert", {"records": [
+        {"_id": f"{item}-{view}", "_base64": item_view_base64(item, 60 + view)} for item in range(3) for view in range(2)
+    ]}, format="json", HTTP_COLLECTION_ID="items").json()
+    assert len(inserted["records"]) == 6
+    detail = api.get(f"/similarity/training/v2/collection/{collection['id']}").json()
+    assert detail["dimension"] == 32 and detail["records_count"] == 6
+    hits = api.post("/similarity/custom/v2/visualKNN", {"query_record": {"_id": "1-0"}, "k": 2}, format="json",
+                    HTTP_COLLECTION_ID="items").json()
+    assert [record["_id"] for record in hits["answer_records"]] == ["1-0", "1-1"]
+    change = api.patch(f"/similarity/training/v2/collection/{collection['id']}", {"task": None}, format="json")
+    assert change.status_code == 400

@@ -1,0 +1,156 @@
+"""Search collections: records live in the database; each process keeps a vector index rebuilt from them.
+
+A process's index for a collection is stamped with the collection's record count and newest
+change; a search that finds another stamp in the database (another process inserted, updated
+or deleted) rebuilds the index first, so every API process answers from current data.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Count, Max
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+
+from inference.vector_index import VectorIndex
+from ximilar_platform.accounts.services import ensure_default_workspace
+from ximilar_platform.similarity import filters
+from ximilar_platform.similarity.models import Collection, CollectionRecord
+from ximilar_platform.training_jobs import serving
+from ximilar_platform.training_jobs.models import ModelVersion, TaskKind
+from ximilar_platform.training_jobs.predictors import predictor_for
+
+IMAGE_FIELDS = {"_base64", "base64", "_file", "_img_data", "_descriptor", "noresize"}
+
+_indexes: dict[str, tuple[tuple, VectorIndex]] = {}
+_lock = threading.Lock()
+
+
+def collection_for(request: Request, *, create: bool = False) -> Collection:
+    """The collection the ``collection-id`` header names, in one of the user's workspaces.
+
+    An insert into a name not seen before creates it in the user's default workspace; any other
+    operation answers 404, as does a collection of a workspace the user is not a member of.
+    """
+    key = (request.headers.get("collection-id") or "").strip()
+    if not key:
+        raise ValidationError({"collection-id": ["Send the collection-id header."]})
+    found = Collection.objects.filter(key=key, workspace__members=request.user).order_by(
+        "-workspace__is_default", "created").first()
+    if found is not None:
+        return found
+    if not create:
+        raise NotFound(f"Collection '{key}' not found.")
+    collection, _ = Collection.objects.get_or_create(workspace=ensure_default_workspace(user=request.user), key=key)
+    return collection
+
+
+def embedder_version(collection: Collection) -> ModelVersion | None:
+    """The similarity version whose embedder the collection uses; None: the generic descriptor."""
+    if collection.task is None:
+        return None
+    number = collection.version or collection.task.production_version
+    version = ModelVersion.objects.filter(task_kind=TaskKind.SIMILARITY, task_id=collection.task_id,
+                                          version=number).first()
+    if version is None:
+        raise ValidationError(f"The collection's similarity task has no trained version {number}.")
+    return version
+
+
+def embed(collection: Collection, images: Sequence) -> np.ndarray:
+    version = embedder_version(collection)
+    if version is None:
+        return np.asarray(serving.describe(list(images)), dtype=np.float32)
+    return np.asarray(predictor_for(version).describe(list(images)), dtype=np.float32)
+
+
+def parse_descriptor(value: Any, collection: Collection) -> np.ndarray:
+    """A client-computed ``_descriptor``: a list of finite numbers of the collection's dimension."""
+    if not isinstance(value, list) or not value or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ):
+        raise ValueError("_descriptor must be a non-empty list of numbers.")
+    vector = np.asarray(value, dtype=np.float32)
+    if not np.isfinite(vector).all():
+        raise ValueError("_descriptor must contain finite numbers.")
+    if collection.dimension and len(vector) != collection.dimension:
+        raise ValueError(f"_descriptor has {len(vector)} numbers; this collection's vectors have "
+                         f"{collection.dimension}.")
+    return vector
+
+
+def normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+def stored_fields(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key not in IMAGE_FIELDS}
+
+
+def save_records(collection: Collection, keys: list[str], vectors: np.ndarray, fields: list[dict]) -> None:
+    """Insert or replace records (a key inserted again gets the new vector and fields)."""
+    existing = {r.key: r for r in CollectionRecord.objects.filter(collection=collection, key__in=keys)}
+    for key, vector, extra in zip(keys, normalised(vectors), fields, strict=True):
+        record = existing.get(key) or CollectionRecord(collection=collection, key=key)
+        record.vector, record.fields = vector.astype(np.float32).tobytes(), extra
+        record.save()
+
+
+def index_for(collection: Collection) -> VectorIndex:
+    """The process's index of the collection, rebuilt when the database holds other records."""
+    stamp = tuple(CollectionRecord.objects.filter(collection=collection).aggregate(n=Count("id"), t=Max("updated"))
+                  .values())
+    with _lock:
+        cached = _indexes.get(str(collection.id))
+        if cached and cached[0] == stamp:
+            return cached[1]
+    index = VectorIndex(collection.dimension or 1, hnsw_threshold=settings.SEARCH_HNSW_THRESHOLD)
+    rows = list(CollectionRecord.objects.filter(collection=collection).values_list("key", "vector"))
+    if rows:
+        index.add([key for key, _ in rows], np.stack([np.frombuffer(bytes(v), dtype=np.float32) for _, v in rows]))
+    with _lock:
+        _indexes[str(collection.id)] = (stamp, index)
+    return index
+
+
+def vector_of(collection: Collection, key: str) -> np.ndarray:
+    record = CollectionRecord.objects.filter(collection=collection, key=key).first()
+    if record is None:
+        raise NotFound(f"No record with _id '{key}' in this collection.")
+    return np.frombuffer(bytes(record.vector), dtype=np.float32)
+
+
+def allowed_keys(collection: Collection, query: Any) -> set[str] | None:
+    if not query:
+        return None
+    filters.check(query)
+    return {key for key, fields in CollectionRecord.objects.filter(collection=collection)
+            .values_list("key", "fields") if filters.matches(fields, query)}
+
+
+def fields_of(collection: Collection, keys: list[str], wanted: Any) -> dict[str, dict[str, Any]]:
+    """The ``fields_to_return`` of each record (``_id`` always; ``*`` for all)."""
+    if wanted is not None and not (isinstance(wanted, list) and all(isinstance(f, str) for f in wanted)):
+        raise ValidationError({"fields_to_return": ["Give a list of field names."]})
+    wanted = wanted or ["_id"]
+    rows = dict(CollectionRecord.objects.filter(collection=collection, key__in=keys).values_list("key", "fields"))
+    result = {}
+    for key in keys:
+        fields = rows.get(key, {})
+        chosen = fields if "*" in wanted else {name: fields[name] for name in wanted if name in fields}
+        result[key] = {**chosen, "_id": key}
+    return result
+
+
+def random_keys(collection: Collection, count: int, query: Any) -> list[str]:
+    allowed = allowed_keys(collection, query)
+    keys = sorted(allowed) if allowed is not None else list(
+        CollectionRecord.objects.filter(collection=collection).values_list("key", flat=True))
+    return random.sample(keys, min(count, len(keys)))
