@@ -70,6 +70,7 @@ class Collection(WorkspaceOwned):
                              related_name="collections")
     version = models.PositiveIntegerField(null=True, blank=True, help_text="Pinned embedder version; null: production.")
     dimension = models.PositiveIntegerField(null=True, blank=True, help_text="Fixed by the first record.")
+    revision = models.PositiveBigIntegerField(default=0, help_text="Grows with every change of its records.")
 
     class Meta:
         ordering = ["created", "id"]

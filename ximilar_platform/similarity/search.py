@@ -1,8 +1,8 @@
 """Search collections: records live in the database; each process keeps a vector index rebuilt from them.
 
-A process's index for a collection is stamped with the collection's record count and newest
-change; a search that finds another stamp in the database (another process inserted, updated
-or deleted) rebuilds the index first, so every API process answers from current data.
+A process's index for a collection is stamped with the collection's ``revision``, which every
+insert, update and delete raises; a search that reads another revision (another process
+changed the records) rebuilds the index first, so every API process answers from current data.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, Max
+from django.db.models import F
+from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 
@@ -95,18 +96,29 @@ def stored_fields(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_records(collection: Collection, keys: list[str], vectors: np.ndarray, fields: list[dict]) -> None:
-    """Insert or replace records (a key inserted again gets the new vector and fields)."""
-    existing = {r.key: r for r in CollectionRecord.objects.filter(collection=collection, key__in=keys)}
-    for key, vector, extra in zip(keys, normalised(vectors), fields, strict=True):
-        record = existing.get(key) or CollectionRecord(collection=collection, key=key)
-        record.vector, record.fields = vector.astype(np.float32).tobytes(), extra
-        record.save()
+    """Insert or replace records (a key inserted again gets the new vector and fields), in bulk."""
+    latest = {key: (vector, extra) for key, vector, extra in zip(keys, normalised(vectors), fields, strict=True)}
+    existing = {r.key: r for r in CollectionRecord.objects.filter(collection=collection, key__in=list(latest))}
+    now = timezone.now()
+    for key, record in existing.items():
+        vector, extra = latest[key]
+        record.vector, record.fields, record.updated = vector.astype(np.float32).tobytes(), extra, now
+    CollectionRecord.objects.bulk_update(list(existing.values()), ["vector", "fields", "updated"], batch_size=500)
+    CollectionRecord.objects.bulk_create([
+        CollectionRecord(collection=collection, key=key, vector=vector.astype(np.float32).tobytes(), fields=extra)
+        for key, (vector, extra) in latest.items() if key not in existing
+    ], batch_size=500)
+    touch(collection)
+
+
+def touch(collection: Collection) -> None:
+    """Record that the collection's records changed (indexes of other revisions rebuild)."""
+    Collection.objects.filter(pk=collection.pk).update(revision=F("revision") + 1)
 
 
 def index_for(collection: Collection) -> VectorIndex:
-    """The process's index of the collection, rebuilt when the database holds other records."""
-    stamp = tuple(CollectionRecord.objects.filter(collection=collection).aggregate(n=Count("id"), t=Max("updated"))
-                  .values())
+    """The process's index of the collection, rebuilt when the collection has another revision."""
+    stamp = (collection.revision, collection.dimension)
     with _lock:
         cached = _indexes.get(str(collection.id))
         if cached and cached[0] == stamp:

@@ -197,7 +197,7 @@ class SearchView(APIView):
                     continue
                 row.fields = {**row.fields, **search.stored_fields(record)}
                 row.save(update_fields=["fields", "updated"])
-                updated.append(key)
+                updated.append(key)  # the index holds vectors only: no revision change
         records = search.fields_of(collection, updated, data.get("fields_to_return") or ["*"])
         return answer(started, records=[records[key] for key in updated], skipped_records=failed)
 
@@ -205,7 +205,9 @@ class SearchView(APIView):
         collection = search.collection_for(request)
         keys, failed = self._keys(data)
         stored = set(CollectionRecord.objects.filter(collection=collection, key__in=keys).values_list("key", flat=True))
-        CollectionRecord.objects.filter(collection=collection, key__in=stored).delete()
+        if stored:
+            CollectionRecord.objects.filter(collection=collection, key__in=stored).delete()
+            search.touch(collection)
         failed += [skipped({"_id": key}, 404, "No record with this _id.") for key in keys if key not in stored]
         return answer(started, records=[{"_id": key} for key in keys if key in stored], skipped_records=failed)
 
