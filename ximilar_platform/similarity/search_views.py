@@ -23,8 +23,8 @@ OK = {"code": 200, "text": "OK"}
 
 
 def answer(started: float, **fields: Any) -> Response:
-    return Response({"status": dict(OK), "statistics": {"OperationTime": round((time.perf_counter() - started) * 1000)},
-                     **fields})
+    milliseconds = round((time.perf_counter() - started) * 1000, 2)
+    return Response({"status": dict(OK), "statistics": {"OperationTime": milliseconds}, **fields})
 
 
 def skipped(record: Any, code: int, text: str) -> dict[str, Any]:

@@ -64,3 +64,21 @@ def test_similarity_task_trains_and_describes(api, django_capture_on_commit_call
     assert [record["_id"] for record in hits["answer_records"]] == ["1-0", "1-1"]
     change = api.patch(f"/similarity/training/v2/collection/{collection['id']}", {"task": None}, format="json")
     assert change.status_code == 400
+
+
+def test_official_client_gets_descriptors_of_a_trained_task(live_server, alice, api) -> None:
+    from ximilar.client import CustomSimilarityClient
+
+    kind = api.post("/similarity/training/v2/type", {"name": "item"}, format="json").json()
+    task = api.post(TASKS, {"name": "items"}, format="json").json()
+    api.post(f"{TASKS}/{task['id']}/add-type", {"type_id": kind["id"]}, format="json")
+    for item in range(5):
+        group = api.post(GROUPS, {"name": f"item {item}", "type": kind["id"]}, format="json").json()
+        ids = [api.post("/recognition/v2/training-image", {"base64": item_view_base64(item, view)},
+                        format="json").json()["id"] for view in range(3)]
+        api.post(f"{GROUPS}/{group['id']}/add-images", {"images": ids}, format="json")
+    client = CustomSimilarityClient(token=alice.token, endpoint=live_server.url + "/")
+    assert client.post(f"similarity/training/v2/task/{task['id']}/train")["status"] == "WAITING"  # jobs run inline
+    assert client.get(f"similarity/training/v2/task/{task['id']}")["production_version"] == 1
+    result = client.descriptor([{"_base64": item_view_base64(0, 70), "noresize": True}], task["id"])
+    assert len(result["records"][0]["_descriptor"]) == 32 and result["version"] == 1
