@@ -217,7 +217,6 @@ def latency(api: requests.Session, url: str, task: dict, model: dict, payloads: 
 
     django.setup()
     from inference.detection import DetectionPredictor
-
     from inference.images import decode_base64
     from ximilar_platform.training_jobs import artifacts
     from ximilar_platform.training_jobs.models import ModelVersion
