@@ -63,7 +63,8 @@ def test_images_are_embedded_and_bad_inputs_answer_clearly(client, api, bob) -> 
                 for i in range(3) for view in range(2)]
     broken = api.post(f"{SEARCH}/insert", {"records": pictures[:1] + [{"_id": "raw", "_base64": "not an image"}]},
                       format="json", HTTP_COLLECTION_ID="shop").json()  # the client would refuse to send it
-    assert broken["records"] == [{"_id": "item0-0"}] and broken["skipped_records"][0]["_reason"]["status"]["code"] == 400
+    assert broken["records"] == [{"_id": "item0-0"}]
+    assert broken["skipped_records"][0]["_reason"]["status"]["code"] == 400
     client.insert(pictures[1:])
     nearest = client.search({"_base64": item_view_base64(2, 9), "noresize": True}, k=2)
     assert nearest["answer_records"][0]["_id"].startswith("item2")

@@ -54,7 +54,8 @@ def test_similarity_task_trains_and_describes(api, django_capture_on_commit_call
                           format="json").json()
     assert api.post("/similarity/training/v2/collection", {"key": "items"}, format="json").status_code == 409
     inserted = api.post("/similarity/custom/v2/insert", {"records": [
-        {"_id": f"{item}-{view}", "_base64": item_view_base64(item, 60 + view)} for item in range(3) for view in range(2)
+        {"_id": f"{item}-{view}", "_base64": item_view_base64(item, 60 + view)}
+        for item in range(3) for view in range(2)
     ]}, format="json", HTTP_COLLECTION_ID="items").json()
     assert len(inserted["records"]) == 6
     detail = api.get(f"/similarity/training/v2/collection/{collection['id']}").json()
