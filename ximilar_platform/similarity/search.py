@@ -64,6 +64,17 @@ def embedder_version(collection: Collection) -> ModelVersion | None:
     return version
 
 
+def pin_embedder(collection: Collection) -> None:
+    """Fix a task-bound collection to the task's current production version before its first record.
+
+    Vectors of different versions do not compare, so a later deploy must not change how new
+    records are embedded; re-embedding a collection with another version is not built yet.
+    """
+    if collection.task is not None and collection.version is None and collection.task.production_version >= 1:
+        collection.version = collection.task.production_version
+        collection.save(update_fields=["version"])
+
+
 def embed(collection: Collection, images: Sequence) -> np.ndarray:
     version = embedder_version(collection)
     if version is None:

@@ -80,6 +80,7 @@ class SearchView(APIView):
         with transaction.atomic():
             collection = search.collection_for(request, create=True)
             collection = Collection.objects.select_for_update().get(pk=collection.pk)
+            search.pin_embedder(collection)
             keys, vectors, fields, failed = [], [], [], []
             to_embed = []
             for record in records:

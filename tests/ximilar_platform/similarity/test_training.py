@@ -59,7 +59,7 @@ def test_similarity_task_trains_and_describes(api, django_capture_on_commit_call
     ]}, format="json", HTTP_COLLECTION_ID="items").json()
     assert len(inserted["records"]) == 6
     detail = api.get(f"/similarity/training/v2/collection/{collection['id']}").json()
-    assert detail["dimension"] == 32 and detail["records_count"] == 6
+    assert detail["dimension"] == 32 and detail["records_count"] == 6 and detail["version"] == 1  # pinned
     hits = api.post("/similarity/custom/v2/visualKNN", {"query_record": {"_id": "1-0"}, "k": 2}, format="json",
                     HTTP_COLLECTION_ID="items").json()
     assert [record["_id"] for record in hits["answer_records"]] == ["1-0", "1-1"]
