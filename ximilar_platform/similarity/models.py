@@ -90,7 +90,7 @@ class CollectionRecord(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["id"]
+        # no default ordering: lookups by key must use the unique index, not walk the primary key
         constraints = [models.UniqueConstraint(fields=["collection", "key"], name="unique_record_key")]
 
     def __str__(self) -> str:

@@ -144,10 +144,11 @@ def index_for(collection: Collection) -> VectorIndex:
 
 
 def vector_of(collection: Collection, key: str) -> np.ndarray:
-    record = CollectionRecord.objects.filter(collection=collection, key=key).first()
-    if record is None:
-        raise NotFound(f"No record with _id '{key}' in this collection.")
-    return np.frombuffer(bytes(record.vector), dtype=np.float32)
+    try:
+        vector = CollectionRecord.objects.values_list("vector", flat=True).get(collection=collection, key=key)
+    except CollectionRecord.DoesNotExist as error:
+        raise NotFound(f"No record with _id '{key}' in this collection.") from error
+    return np.frombuffer(bytes(vector), dtype=np.float32)
 
 
 def allowed_keys(collection: Collection, query: Any) -> set[str] | None:
