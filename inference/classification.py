@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 from PIL import Image
 
+from inference.onnx import open_session
 from inference.preprocess import to_batch
 
 FORMAT_VERSION = 1
@@ -41,16 +41,8 @@ class ClassificationPredictor:
         """
         directory = Path(artifact_dir)
         self.manifest: dict[str, Any] = _read_manifest(directory)
-        options = ort.SessionOptions()
-        # idle pool threads would spin for a while after each run, stealing the cores that other
-        # web workers' requests (and their sessions) need; requests here are short and bursty
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if num_threads:
-            options.intra_op_num_threads = num_threads
-        available = ort.get_available_providers()
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         try:
-            self.session = ort.InferenceSession(str(directory / "model.onnx"), options, providers=providers)
+            self.session = open_session(directory / "model.onnx", num_threads)
         except Exception as error:  # onnxruntime raises its own exception types for missing or broken files
             raise IncompatibleArtifact(f"Cannot load {directory / 'model.onnx'}: {error}") from error
         preprocessing = self.manifest["preprocessing"]

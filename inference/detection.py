@@ -18,6 +18,7 @@ import onnxruntime as ort
 from PIL import Image
 
 from inference.classification import FORMAT_VERSION, IncompatibleArtifact
+from inference.onnx import open_session
 from inference.preprocess import letterbox
 
 IOU_THRESHOLD = 0.7  # ultralytics' default for predict
@@ -45,7 +46,7 @@ class DetectionPredictor:
         self.session: ort.InferenceSession | None = None
         self.fallback: Any = None
         try:
-            self.session = _open_session(directory / "model.onnx", num_threads)
+            self.session = open_session(directory / "model.onnx", num_threads)
         except Exception as error:  # onnxruntime raises its own types for missing or broken files
             self.fallback = _torch_fallback(directory, self.manifest, error)
             return
@@ -124,17 +125,6 @@ def nms(boxes: np.ndarray, iou: float) -> np.ndarray:
                  * np.clip(np.minimum(y1[best], y1[rest]) - np.maximum(y0[best], y0[rest]), 0, None))
         order = rest[inter / (areas[best] + areas[rest] - inter + 1e-9) <= iou]
     return np.asarray(kept, dtype=np.intp)
-
-
-def _open_session(path: Path, num_threads: int | None) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    # idle pool threads would spin after each run, stealing the cores other requests need (as for classification)
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    if num_threads:
-        options.intra_op_num_threads = num_threads
-    available = ort.get_available_providers()
-    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-    return ort.InferenceSession(str(path), options, providers=providers)
 
 
 def _torch_fallback(directory: Path, manifest: dict[str, Any], error: Exception) -> Any:

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 from PIL import Image
 
 from inference.classification import FORMAT_VERSION, IncompatibleArtifact
 from inference.descriptors import DIMENSION as GENERIC_DIMENSION
 from inference.descriptors import shared_descriptor
+from inference.onnx import open_session
 from inference.preprocess import to_batch
 
 TASK_TYPE = "similarity"
@@ -35,15 +35,8 @@ class Embedder:
         """
         directory = Path(artifact_dir)
         self.manifest: dict[str, Any] = _read_manifest(directory)
-        options = ort.SessionOptions()
-        # as in inference.classification: spinning pool threads would steal other workers' cores
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if num_threads:
-            options.intra_op_num_threads = num_threads
-        available = ort.get_available_providers()
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         try:
-            self.session = ort.InferenceSession(str(directory / "model.onnx"), options, providers=providers)
+            self.session = open_session(directory / "model.onnx", num_threads)
         except Exception as error:  # onnxruntime raises its own exception types for missing or broken files
             raise IncompatibleArtifact(f"Cannot load {directory / 'model.onnx'}: {error}") from error
         width = self.session.get_outputs()[0].shape[-1]

@@ -7,13 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.detection.models import DetectionLabel, DetectionObject, DetectionTask
 from ximilar_platform.training_jobs import artifacts
-from ximilar_platform.training_jobs.models import TaskKind, TrainingJob, TrainStatus
-from ximilar_platform.training_jobs.services import enqueue_training
+from ximilar_platform.training_jobs.models import TrainingJob
 
 TASK_MODEL = DetectionTask
 
@@ -43,16 +41,6 @@ def check_training_data(task: DetectionTask) -> None:
              for label in labels if images_per_label[label.id] < minimum]
     if short:
         raise ValidationError(f"Each label needs objects on at least {minimum} images; too few: {', '.join(short)}.")
-
-
-@transaction.atomic
-def start_training(*, task: DetectionTask) -> TrainingJob:
-    task = DetectionTask.objects.select_for_update().get(pk=task.pk)
-    check_training_data(task)
-    job = enqueue_training(workspace=task.workspace, task_kind=TaskKind.DETECTION, task_id=task.id)
-    task.last_train_status = TrainStatus.WAITING
-    task.save(update_fields=["last_train_status"])
-    return job
 
 
 def snapshot(task: DetectionTask, work_dir: Path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,7 +12,7 @@ from rest_framework.response import Response
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.core.api.lookups import get_in_workspace, parse_uuid
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
-from ximilar_platform.detection import services, training
+from ximilar_platform.detection import services
 from ximilar_platform.detection.models import DetectionLabel, DetectionObject, DetectionTask
 from ximilar_platform.detection.serializers import (
     DetectionLabelSerializer,
@@ -24,20 +23,13 @@ from ximilar_platform.images.models import TrainingImage
 from ximilar_platform.recognition.models import Label as RecognitionLabel
 from ximilar_platform.recognition.models import Task as RecognitionTask
 from ximilar_platform.training_jobs import views as versions
-from ximilar_platform.training_jobs.models import TaskKind, TrainStatus
-from ximilar_platform.training_jobs.serializers import TrainingJobSerializer
-from ximilar_platform.training_jobs.services import fail_stale_jobs
+from ximilar_platform.training_jobs.models import TaskKind
 
 
-class DetectionTaskViewSet(WorkspaceScopedViewSet):
+class DetectionTaskViewSet(versions.TrainableTaskViewSet):
+    task_kind = TaskKind.DETECTION
     queryset = DetectionTask.objects.prefetch_related("labels").order_by("created", "id")
     serializer_class = DetectionTaskSerializer
-
-    def get_queryset(self) -> QuerySet:
-        fail_stale_jobs()  # pollers of last_train_status see a lost worker's job as failed
-        queryset = super().get_queryset()
-        search = self.request.query_params.get("search")
-        return queryset.filter(name__icontains=search) if search else queryset
 
     def perform_create(self, serializer: DetectionTaskSerializer) -> None:
         serializer.save(workspace=self.request.workspace)
@@ -79,12 +71,6 @@ class DetectionTaskViewSet(WorkspaceScopedViewSet):
         task = self.get_object()
         services.remove_negative_image(task=task, image=self._image(task))
         return self._respond()
-
-    @action(detail=True, methods=["post"])
-    def train(self, request: Request, pk: str) -> Response:
-        job = training.start_training(task=self.get_object())
-        body = {"id": pk, "status": TrainStatus.WAITING, "job": TrainingJobSerializer(job).data}
-        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class DetectionLabelViewSet(WorkspaceScopedViewSet):

@@ -11,14 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.images.models import ImageLabel
 from ximilar_platform.recognition.models import Label, Task
 from ximilar_platform.training_jobs import artifacts
-from ximilar_platform.training_jobs.models import TaskKind, TrainingJob, TrainStatus
-from ximilar_platform.training_jobs.services import enqueue_training
+from ximilar_platform.training_jobs.models import TrainingJob
 
 
 def task_labels(task: Task) -> list[Label]:
@@ -57,16 +55,6 @@ def check_training_data(task: Task) -> None:
     short = [f"'{label.name}' ({counts[label.id]})" for label in labels if counts[label.id] < minimum]
     if short:
         raise ValidationError(f"Each label needs at least {minimum} images; too few: {', '.join(short)}.")
-
-
-@transaction.atomic
-def start_training(*, task: Task) -> TrainingJob:
-    task = Task.objects.select_for_update().get(pk=task.pk)
-    check_training_data(task)
-    job = enqueue_training(workspace=task.workspace, task_kind=TaskKind.RECOGNITION, task_id=task.id)
-    task.last_train_status = TrainStatus.WAITING
-    task.save(update_fields=["last_train_status"])
-    return job
 
 
 def snapshot(task: Task, work_dir: Path):

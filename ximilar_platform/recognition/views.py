@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db.models import Count, QuerySet
-from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,24 +10,17 @@ from rest_framework.response import Response
 from ximilar_platform.core.api.lookups import get_in_workspace, parse_uuid
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.images import services as image_services
-from ximilar_platform.recognition import services, training
+from ximilar_platform.recognition import services
 from ximilar_platform.recognition.models import Label, Task
 from ximilar_platform.recognition.serializers import LabelSerializer, TaskSerializer
 from ximilar_platform.training_jobs import views as versions
-from ximilar_platform.training_jobs.models import TaskKind, TrainStatus
-from ximilar_platform.training_jobs.serializers import TrainingJobSerializer
-from ximilar_platform.training_jobs.services import fail_stale_jobs
+from ximilar_platform.training_jobs.models import TaskKind
 
 
-class TaskViewSet(WorkspaceScopedViewSet):
+class TaskViewSet(versions.TrainableTaskViewSet):
+    task_kind = TaskKind.RECOGNITION
     queryset = Task.objects.prefetch_related("labels").order_by("created", "id")
     serializer_class = TaskSerializer
-
-    def get_queryset(self) -> QuerySet:
-        fail_stale_jobs()  # pollers of last_train_status see a lost worker's job as failed
-        queryset = super().get_queryset()
-        search = self.request.query_params.get("search")
-        return queryset.filter(name__icontains=search) if search else queryset
 
     def perform_create(self, serializer: TaskSerializer) -> None:
         serializer.instance = services.create_task(workspace=self.request.workspace, **serializer.validated_data)
@@ -47,12 +39,6 @@ class TaskViewSet(WorkspaceScopedViewSet):
         task = self.get_object()
         services.remove_label_from_task(task=task, label=self._label(task))
         return Response(self.get_serializer(self.get_object()).data)
-
-    @action(detail=True, methods=["post"])
-    def train(self, request: Request, pk: str) -> Response:
-        job = training.start_training(task=self.get_object())
-        body = {"id": pk, "status": TrainStatus.WAITING, "job": TrainingJobSerializer(job).data}
-        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class LabelViewSet(WorkspaceScopedViewSet):

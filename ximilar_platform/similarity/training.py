@@ -11,14 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.similarity.models import SimilarityGroup, SimilarityTask
 from ximilar_platform.training_jobs import artifacts
-from ximilar_platform.training_jobs.models import TaskKind, TrainingJob, TrainStatus
-from ximilar_platform.training_jobs.services import enqueue_training
+from ximilar_platform.training_jobs.models import TrainingJob
 
 TASK_MODEL = SimilarityTask
 
@@ -49,16 +47,6 @@ def check_training_data(task: SimilarityTask) -> None:
             f"Training needs at least {minimum} groups with 2 or more images or objects each (not test groups); "
             f"the task's types have {usable}."
         )
-
-
-@transaction.atomic
-def start_training(*, task: SimilarityTask) -> TrainingJob:
-    task = SimilarityTask.objects.select_for_update().get(pk=task.pk)
-    check_training_data(task)
-    job = enqueue_training(workspace=task.workspace, task_kind=TaskKind.SIMILARITY, task_id=task.id)
-    task.last_train_status = TrainStatus.WAITING
-    task.save(update_fields=["last_train_status"])
-    return job
 
 
 def snapshot(task: SimilarityTask, work_dir: Path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
-from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -16,7 +15,7 @@ from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.detection.models import DetectionObject
 from ximilar_platform.images.filters import parse_bool
 from ximilar_platform.images.models import TrainingImage
-from ximilar_platform.similarity import services, training
+from ximilar_platform.similarity import services
 from ximilar_platform.similarity.models import Collection, SimilarityGroup, SimilarityTask, SimilarityType
 from ximilar_platform.similarity.serializers import (
     CollectionSerializer,
@@ -25,9 +24,7 @@ from ximilar_platform.similarity.serializers import (
     SimilarityTypeSerializer,
 )
 from ximilar_platform.training_jobs import views as versions
-from ximilar_platform.training_jobs.models import TaskKind, TrainStatus
-from ximilar_platform.training_jobs.serializers import TrainingJobSerializer
-from ximilar_platform.training_jobs.services import fail_stale_jobs
+from ximilar_platform.training_jobs.models import TaskKind
 
 
 class SimilarityTypeViewSet(WorkspaceScopedViewSet):
@@ -38,15 +35,10 @@ class SimilarityTypeViewSet(WorkspaceScopedViewSet):
         serializer.save(workspace=self.request.workspace)
 
 
-class SimilarityTaskViewSet(WorkspaceScopedViewSet):
+class SimilarityTaskViewSet(versions.TrainableTaskViewSet):
+    task_kind = TaskKind.SIMILARITY
     queryset = SimilarityTask.objects.prefetch_related("types").order_by("created", "id")
     serializer_class = SimilarityTaskSerializer
-
-    def get_queryset(self) -> QuerySet:
-        fail_stale_jobs()  # pollers of last_train_status see a lost worker's job as failed
-        queryset = super().get_queryset()
-        search = self.request.query_params.get("search")
-        return queryset.filter(name__icontains=search) if search else queryset
 
     def perform_create(self, serializer: SimilarityTaskSerializer) -> None:
         serializer.save(workspace=self.request.workspace)
@@ -66,13 +58,6 @@ class SimilarityTaskViewSet(WorkspaceScopedViewSet):
         task = self.get_object()
         task.types.remove(self._type(task))
         return Response(self.get_serializer(self.get_object()).data)
-
-    @action(detail=True, methods=["post"])
-    def train(self, request: Request, pk: str) -> Response:
-        """The client has no method for it (contract §3.2); it mirrors recognition's train."""
-        job = training.start_training(task=self.get_object())
-        body = {"id": pk, "status": TrainStatus.WAITING, "job": TrainingJobSerializer(job).data}
-        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class SimilarityGroupViewSet(WorkspaceScopedViewSet):

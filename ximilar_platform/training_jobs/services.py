@@ -75,6 +75,17 @@ def _send(job: TrainingJob, sender) -> None:
         set_train_status(job, TrainStatus.FAILED)
 
 
+@transaction.atomic
+def start_training(*, task: models.Model, kind: str) -> TrainingJob:
+    """Check the kind's data rules under the task's row lock, queue a job and mark the task WAITING."""
+    task = task_model(kind).objects.select_for_update().get(pk=task.pk)
+    adapter(kind).check_training_data(task)
+    job = enqueue_training(workspace=task.workspace, task_kind=kind, task_id=task.id)
+    task.last_train_status = TrainStatus.WAITING
+    task.save(update_fields=["last_train_status"])
+    return job
+
+
 class Heartbeat:
     """Marks the job alive from a thread, so a long epoch is not mistaken for a dead worker."""
 
