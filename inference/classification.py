@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,16 +9,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from inference.manifest import IncompatibleArtifact, read_manifest
 from inference.onnx import open_session
 from inference.preprocess import to_batch
 
-FORMAT_VERSION = 1
 TASK_TYPES = ("multi_class", "multi_label", "regression")
 DEFAULT_THRESHOLD = 0.5
-
-
-class IncompatibleArtifact(Exception):
-    """The directory is not an artifact this code can serve (missing files, other format or task type)."""
 
 
 class ClassificationPredictor:
@@ -95,17 +90,9 @@ class ClassificationPredictor:
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads((directory / "manifest.json").read_text())
-    except (OSError, ValueError) as error:
-        raise IncompatibleArtifact(f"No readable manifest.json in {directory}") from error
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
-        version = manifest.get("format_version") if isinstance(manifest, dict) else None
-        raise IncompatibleArtifact(f"Artifact format {version!r} is not supported (expected {FORMAT_VERSION})")
-    if manifest.get("task_type") not in TASK_TYPES:
-        raise IncompatibleArtifact(f"Task type {manifest.get('task_type')!r} cannot be served here")
-    if not isinstance(manifest.get("labels"), list) or not isinstance(manifest.get("preprocessing"), dict):
-        raise IncompatibleArtifact("The manifest lacks labels or preprocessing")
+    manifest = read_manifest(directory, TASK_TYPES, "a classification model")
+    if not isinstance(manifest.get("labels"), list):
+        raise IncompatibleArtifact("The manifest lacks labels")
     if manifest["task_type"] == "regression" and not isinstance(manifest.get("target"), dict):
         raise IncompatibleArtifact("A regression manifest needs the target's mean and std")
     return manifest

@@ -8,7 +8,6 @@ the way ultralytics does them, so this path needs neither torch nor ultralytics.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
-from inference.classification import FORMAT_VERSION, IncompatibleArtifact
+from inference.manifest import IncompatibleArtifact, read_manifest
 from inference.onnx import open_session
 from inference.preprocess import letterbox
 
@@ -140,15 +139,7 @@ def _torch_fallback(directory: Path, manifest: dict[str, Any], error: Exception)
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads((directory / "manifest.json").read_text())
-    except (OSError, ValueError) as error:
-        raise IncompatibleArtifact(f"No readable manifest.json in {directory}") from error
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
-        version = manifest.get("format_version") if isinstance(manifest, dict) else None
-        raise IncompatibleArtifact(f"Artifact format {version!r} is not supported (expected {FORMAT_VERSION})")
-    if manifest.get("task_type") != "detection":
-        raise IncompatibleArtifact(f"Task type {manifest.get('task_type')!r} is not a detection model")
-    if not isinstance(manifest.get("labels"), list) or not isinstance(manifest.get("preprocessing"), dict):
-        raise IncompatibleArtifact("The manifest lacks labels or preprocessing")
+    manifest = read_manifest(directory, {"detection"}, "a detection model")
+    if not isinstance(manifest.get("labels"), list):
+        raise IncompatibleArtifact("The manifest lacks labels")
     return manifest

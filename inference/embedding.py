@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,9 +9,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from inference.classification import FORMAT_VERSION, IncompatibleArtifact
 from inference.descriptors import DIMENSION as GENERIC_DIMENSION
 from inference.descriptors import shared_descriptor
+from inference.manifest import IncompatibleArtifact, read_manifest
 from inference.onnx import open_session
 from inference.preprocess import to_batch
 
@@ -69,16 +68,8 @@ def generic_embeddings(images: Sequence[Image.Image], *, num_threads: int | None
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads((directory / "manifest.json").read_text())
-    except (OSError, ValueError) as error:
-        raise IncompatibleArtifact(f"No readable manifest.json in {directory}") from error
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
-        version = manifest.get("format_version") if isinstance(manifest, dict) else None
-        raise IncompatibleArtifact(f"Artifact format {version!r} is not supported (expected {FORMAT_VERSION})")
-    if manifest.get("task_type") != TASK_TYPE:
-        raise IncompatibleArtifact(f"Task type {manifest.get('task_type')!r} is not an embedding model")
-    dimension, preprocessing = manifest.get("dimension"), manifest.get("preprocessing")
-    if not isinstance(dimension, int) or dimension < 1 or not isinstance(preprocessing, dict):
-        raise IncompatibleArtifact("The manifest lacks a positive dimension or preprocessing")
+    manifest = read_manifest(directory, {TASK_TYPE}, "an embedding model")
+    dimension = manifest.get("dimension")
+    if not isinstance(dimension, int) or dimension < 1:
+        raise IncompatibleArtifact("The manifest lacks a positive dimension")
     return manifest

@@ -69,12 +69,12 @@ def fit(
     augment = v2.RandomResizedCrop(train.pixels.shape[1], scale=(0.7, 1.0), antialias=True)
     rng = np.random.default_rng(spec.seed)
     best_key, best_epoch, stale = (-math.inf, -math.inf), 0, 0
-    state = _copy_state(model)
+    state = copy_state(model)
     for epoch in range(1, epochs + 1):
         model.train()
         losses = []
         for batch in _batches(len(train.samples), spec.batch_size, rng):
-            inputs = _augmented(train.pixels[batch], augment).to(device)
+            inputs = augmented(train.pixels[batch], augment).to(device)
             loss = criterion(model(inputs), train_targets[batch].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -91,7 +91,7 @@ def fit(
             on_progress(Progress(epoch=epoch, epochs=epochs, loss=round(float(np.mean(losses)), 5),
                                  metric_name=name, metric=round(value, 5)))
         if (improvement, -watch_loss) > best_key:
-            best_key, best_epoch, stale, state = (improvement, -watch_loss), epoch, 0, _copy_state(model)
+            best_key, best_epoch, stale, state = (improvement, -watch_loss), epoch, 0, copy_state(model)
         else:
             stale += 1
         if deadline is not None and time.monotonic() > deadline:
@@ -120,7 +120,7 @@ def _batches(count: int, batch_size: int, rng: np.random.Generator) -> list[np.n
     return batches
 
 
-def _augmented(pixels: np.ndarray, augment: v2.Transform) -> torch.Tensor:
+def augmented(pixels: np.ndarray, augment: v2.Transform) -> torch.Tensor:
     """A random resized crop per image, then the same normalisation as serving."""
     images = torch.stack([augment(image) for image in torch.from_numpy(pixels).permute(0, 3, 1, 2)])
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
@@ -128,5 +128,5 @@ def _augmented(pixels: np.ndarray, augment: v2.Transform) -> torch.Tensor:
     return (images.float() / 255.0 - mean) / std
 
 
-def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
+def copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}

@@ -52,7 +52,7 @@ from inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalise, squash
 from training.artifact import FORMAT_VERSION, write_artifact
 from training.backbones import create_backbone
 from training.data import SIZE_SAMPLE, choose_image_size, decode, file_sha256, resolve_device
-from training.loop import Images, predict
+from training.loop import Images, augmented, copy_state, predict
 from training.retrieval import retrieval_metrics
 from training.spec import EmbeddingSample, EmbeddingSpec, Progress, TrainingError, TrainingResult
 from training.split import split_groups
@@ -249,7 +249,7 @@ def _fit(
                                                    pct_start=WARMUP_FRACTION)
     augment = v2.RandomResizedCrop(data.image_size, scale=(0.7, 1.0), antialias=True)
     watch_groups = [s.group for s in data.watch.samples]
-    best_key, best_epoch, state = (-math.inf, -math.inf), 0, _copy_state(model)
+    best_key, best_epoch, state = (-math.inf, -math.inf), 0, copy_state(model)
     with _seeded_sampler(spec.seed):
         for epoch in range(1, epochs + 1):
             model.train()
@@ -258,7 +258,7 @@ def _fit(
             order, epoch_losses = np.array(list(iter(sampler))), []
             for start in range(0, steps * batch_size, batch_size):
                 batch = order[start:start + batch_size]
-                embeddings = model(_augmented(data.train.pixels[batch], augment).to(device))
+                embeddings = model(augmented(data.train.pixels[batch], augment).to(device))
                 batch_labels = labels[batch].to(device)
                 loss = loss_fn(embeddings, batch_labels, miner(embeddings, batch_labels))
                 optimizer.zero_grad(set_to_none=True)
@@ -273,7 +273,7 @@ def _fit(
                 on_progress(Progress(epoch=epoch, epochs=epochs, loss=round(float(np.mean(epoch_losses)), 5),
                                      metric_name="precision_at_1", metric=round(float(scores["precision_at_1"]), 5)))
             if (scores["precision_at_1"], scores["map_at_r"]) > best_key:
-                best_key, best_epoch, state = (scores["precision_at_1"], scores["map_at_r"]), epoch, _copy_state(model)
+                best_key, best_epoch, state = (scores["precision_at_1"], scores["map_at_r"]), epoch, copy_state(model)
             if deadline is not None and time.monotonic() > deadline:
                 return _Fitted(state, best_epoch, epoch, "time_budget")
     return _Fitted(state, best_epoch, epochs, "completed")
@@ -338,15 +338,3 @@ def _seeded_sampler(seed: int) -> Iterator[None]:
         yield
     finally:
         pml_common.NUMPY_RANDOM = previous
-
-
-def _augmented(pixels: np.ndarray, augment: v2.Transform) -> torch.Tensor:
-    """A random resized crop per image, then the same normalisation as serving."""
-    images = torch.stack([augment(image) for image in torch.from_numpy(pixels).permute(0, 3, 1, 2)])
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return (images.float() / 255.0 - mean) / std
-
-
-def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.classification import IncompatibleArtifact
 from inference.detection import DetectionPredictor, nms
+from inference.manifest import IncompatibleArtifact
 from inference.preprocess import letterbox
 from inference.yolo_torch import TorchDetector, prepare_ultralytics
 from tests.detection_shapes import LABELS, shapes_image

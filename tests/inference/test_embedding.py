@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from inference.classification import IncompatibleArtifact
 from inference.embedding import Embedder, generic_embeddings
+from inference.manifest import IncompatibleArtifact
 from training.loop import predict
 from training.similarity import EmbeddingModel, load_crops, train_embedder
 from training.spec import EmbeddingSample, EmbeddingSpec, TrainingResult

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +14,6 @@ from rest_framework.views import APIView
 from inference.images import DecodedImage, InvalidImage
 from ximilar_platform.core.api import records as envelope
 from ximilar_platform.detection.models import DetectionLabel, DetectionTask
-from ximilar_platform.images.storage import image_limits, url_policy
 from ximilar_platform.training_jobs import serving
 from ximilar_platform.training_jobs.models import TaskKind
 from ximilar_platform.training_jobs.predictors import predictor_for
@@ -51,25 +49,21 @@ def objects_json(found: list[dict[str, Any]], labels: dict[str, DetectionLabel],
 class DetectView(APIView):
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
-        if not isinstance(request.data, Mapping):
-            raise ValidationError("The body must be a JSON object with task_id and records.")
-        task = serving.find_task(request, DetectionTask)
-        version = serving.resolve_version(request, task, TaskKind.DETECTION)
+        read = serving.read_prediction(request, DetectionTask, TaskKind.DETECTION)
+        task, version, good = read.task, read.version, read.images
         keep_prob = parse_keep_prob(request.data.get("keep_prob"))
-        records = envelope.parse_records(request.data, max_records=settings.MAX_RECORDS)
-        decoded = envelope.decode_all(records, image_limits(), url_policy())
-        good = [item.image for item in decoded if isinstance(item, DecodedImage)]
+        with_descriptor = bool(request.data.get("descriptor"))
         predictions = iter(predictor_for(version).predict(good, keep_prob=keep_prob) if good else [])
-        descriptors = iter(serving.describe(good) if good and request.data.get("descriptor") else [])
+        descriptors = iter(serving.describe(good) if good and with_descriptor else [])
         labels = {str(label.id): label for label in DetectionLabel.objects.filter(id__in=version.manifest["labels"])}
         store = bool(request.data.get("store_images"))
         results = []
-        for record, item in zip(records, decoded, strict=True):
+        for record, item in zip(read.records, read.decoded, strict=True):
             if isinstance(item, InvalidImage):
                 results.append(envelope.failed(record, item))
                 continue
             fields: dict[str, Any] = {"_objects": objects_json(next(predictions), labels, item)}
-            if request.data.get("descriptor") and good:
+            if with_descriptor:
                 fields["_descriptor"] = next(descriptors)
             if store:
                 fields["_stored_image_id"] = str(serving.store_image(task.workspace, item))

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inference.images import DecodedImage, InvalidImage
+from inference.images import InvalidImage
 from ximilar_platform.core.api import records as envelope
-from ximilar_platform.images.storage import image_limits, url_policy
 from ximilar_platform.recognition.models import Label, Task
 from ximilar_platform.training_jobs import serving
 from ximilar_platform.training_jobs.models import TaskKind
@@ -40,18 +36,13 @@ def predictions_json(task: Task, labels: dict[str, Label], predicted: list[dict]
 class ClassifyView(APIView):
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
-        if not isinstance(request.data, Mapping):
-            raise ValidationError("The body must be a JSON object with task_id and records.")
-        task = serving.find_task(request, Task)
-        version = serving.resolve_version(request, task, TaskKind.RECOGNITION)
-        records = envelope.parse_records(request.data, max_records=settings.MAX_RECORDS)
-        decoded = envelope.decode_all(records, image_limits(), url_policy())
-        good = [item for item in decoded if isinstance(item, DecodedImage)]
-        predictions = iter(predictor_for(version).predict([item.image for item in good]) if good else [])
+        read = serving.read_prediction(request, Task, TaskKind.RECOGNITION)
+        task, version, images = read.task, read.version, read.images
+        predictions = iter(predictor_for(version).predict(images) if images else [])
         labels = {str(label.id): label for label in Label.objects.filter(id__in=version.manifest.get("labels", []))}
         store = bool(request.data.get("store_images"))
         results = []
-        for record, item in zip(records, decoded, strict=True):
+        for record, item in zip(read.records, read.decoded, strict=True):
             if isinstance(item, InvalidImage):
                 results.append(envelope.failed(record, item))
                 continue

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import Model
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.request import Request
 
-from inference.images import DecodedImage
+from inference.images import DecodedImage, InvalidImage
 from ximilar_platform.accounts.models import Workspace
+from ximilar_platform.core.api import records as envelope
 from ximilar_platform.core.api.lookups import parse_uuid
 from ximilar_platform.core.api.workspaces import requested_workspace_name, resolve_workspace
 from ximilar_platform.images import services as image_services
+from ximilar_platform.images.storage import image_limits, url_policy
 from ximilar_platform.training_jobs.models import ModelVersion
 
 M = TypeVar("M", bound=Model)
@@ -59,6 +63,31 @@ def find_task(request: Request, model: type[M]) -> M:
     if task is None:
         raise NotFound("Task not found.")
     return task
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A prediction request, read: the task, the version to serve, the records, each decoded or failed."""
+
+    task: Any
+    version: ModelVersion
+    records: list[dict[str, Any]]
+    decoded: list[DecodedImage | InvalidImage]
+
+    @property
+    def images(self) -> list:
+        """The readable records' images, in order: the one batch a predictor runs on."""
+        return [item.image for item in self.decoded if isinstance(item, DecodedImage)]
+
+
+def read_prediction(request: Request, model: type[M], kind: str) -> Prediction:
+    """The part every prediction endpoint shares: body shape, task, version (null: production), records."""
+    if not isinstance(request.data, Mapping):
+        raise ValidationError("The body must be a JSON object with task_id and records.")
+    task = find_task(request, model)
+    version = resolve_version(request, task, kind)
+    records = envelope.parse_records(request.data, max_records=settings.MAX_RECORDS)
+    return Prediction(task, version, records, envelope.decode_all(records, image_limits(), url_policy()))
 
 
 def store_image(workspace: Workspace, decoded: DecodedImage) -> uuid.UUID:
