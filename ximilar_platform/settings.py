@@ -241,6 +241,10 @@ SIMILARITY_DIMENSION = env_int("SIMILARITY_DIMENSION", 128)
 SEARCH_HNSW_THRESHOLD = env_int("SEARCH_HNSW_THRESHOLD", 50_000)
 SEARCH_MAX_K = env_int("SEARCH_MAX_K", 1000)  # k, count and records to rank per request
 SEARCH_MAX_INSERT = env_int("SEARCH_MAX_INSERT", 1000)  # records per insert, update, get or delete
+# A copy of every inserted image (longest side at most this, JPEG) lets a collection move to another
+# embedder; 0 keeps none (such collections cannot be re-embedded).
+SEARCH_KEPT_IMAGE_SIDE = env_int("SEARCH_KEPT_IMAGE_SIDE", 512)
+SEARCH_REEMBED_BATCH = env_int("SEARCH_REEMBED_BATCH", 64)
 
 # Inference (runs in the API process).
 INFERENCE_CACHE_SIZE = env_int("INFERENCE_CACHE_SIZE", 8)

@@ -90,11 +90,11 @@ def delete_training_images(images: Iterable[TrainingImage]) -> int:
     names = [name for image in images for name in (image.file.name, image.thumbnail.name)]
     TrainingImage.objects.filter(id__in=[image.id for image in images]).delete()
     if names:
-        transaction.on_commit(lambda: _enqueue_file_deletion(names))
+        transaction.on_commit(lambda: enqueue_file_deletion(names))
     return len(images)
 
 
-def _enqueue_file_deletion(names: list[str]) -> None:
+def enqueue_file_deletion(names: list[str]) -> None:
     """Hand the deletes to a worker; if the broker is unreachable, delete here rather than leak files."""
     try:
         delete_stored_files.delay(names)

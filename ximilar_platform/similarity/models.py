@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 from ximilar_platform.core.models import WorkspaceOwned
@@ -87,6 +89,9 @@ class CollectionRecord(models.Model):
     key = models.CharField(max_length=255)
     vector = models.BinaryField()
     fields = models.JSONField(default=dict, blank=True)
+    image = models.CharField(max_length=500, blank=True, default="",
+                             help_text="Stored copy of the inserted image, to embed again; empty for _descriptor records.")
+    pending_vector = models.BinaryField(null=True, blank=True, help_text="Its vector by the embedder a re-embedding moves to.")
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -95,3 +100,38 @@ class CollectionRecord(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class Reembedding(models.Model):
+    """Moving a collection to another embedder: a worker embeds its records' kept images again.
+
+    The collection keeps answering with its current vectors until every record has one from the
+    target embedder; then all of them switch in one transaction.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    ACTIVE = (State.PENDING, State.RUNNING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="reembeddings")
+    task = models.ForeignKey(SimilarityTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    version = models.PositiveIntegerField(null=True, blank=True, help_text="Target version; null: the generic descriptor.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created"]
+
+    def __str__(self) -> str:
+        return f"{self.collection} -> {self.version or 'generic'} ({self.state})"

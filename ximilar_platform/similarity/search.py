@@ -13,16 +13,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 
+from inference.images import decode_bytes, encode_image, resize_to_max_side
 from inference.vector_index import VectorIndex
 from ximilar_platform.accounts.services import ensure_default_workspace
+from ximilar_platform.images import storage
+from ximilar_platform.images.services import enqueue_file_deletion
 from ximilar_platform.similarity import filters
-from ximilar_platform.similarity.models import Collection, CollectionRecord
+from ximilar_platform.similarity.models import Collection, CollectionRecord, SimilarityTask
 from ximilar_platform.training_jobs import serving
 from ximilar_platform.training_jobs.models import ModelVersion, TaskKind
 from ximilar_platform.training_jobs.predictors import predictor_for
@@ -56,11 +62,13 @@ def embedder_version(collection: Collection) -> ModelVersion | None:
     """The similarity version whose embedder the collection uses; None: the generic descriptor."""
     if collection.task is None:
         return None
-    number = collection.version or collection.task.production_version
-    version = ModelVersion.objects.filter(task_kind=TaskKind.SIMILARITY, task_id=collection.task_id,
-                                          version=number).first()
+    return trained_version(collection.task, collection.version or collection.task.production_version)
+
+
+def trained_version(task: SimilarityTask, number: int | None) -> ModelVersion:
+    version = ModelVersion.objects.filter(task_kind=TaskKind.SIMILARITY, task_id=task.id, version=number).first()
     if version is None:
-        raise ValidationError(f"The collection's similarity task has no trained version {number}.")
+        raise ValidationError(f"The similarity task '{task}' has no trained version {number}.")
     return version
 
 
@@ -68,7 +76,7 @@ def pin_embedder(collection: Collection) -> None:
     """Fix a task-bound collection to the task's current production version before its first record.
 
     Vectors of different versions do not compare, so a later deploy must not change how new
-    records are embedded; re-embedding a collection with another version is not built yet.
+    records are embedded; moving to another version re-embeds the records (`reembedding`).
     """
     if collection.task is not None and collection.version is None and collection.task.production_version >= 1:
         collection.version = collection.task.production_version
@@ -76,10 +84,28 @@ def pin_embedder(collection: Collection) -> None:
 
 
 def embed(collection: Collection, images: Sequence) -> np.ndarray:
-    version = embedder_version(collection)
+    return embed_with(embedder_version(collection), images)
+
+
+def embed_with(version: ModelVersion | None, images: Sequence) -> np.ndarray:
+    """Vectors of images by a trained similarity version, or by the generic descriptor (None)."""
     if version is None:
         return np.asarray(serving.describe(list(images)), dtype=np.float32)
     return np.asarray(predictor_for(version).describe(list(images)), dtype=np.float32)
+
+
+def keep_image(collection: Collection, image: Image.Image) -> str:
+    """Store a reduced JPEG copy of an inserted image, so the collection can be re-embedded later."""
+    side = settings.SEARCH_KEPT_IMAGE_SIDE
+    if side <= 0:
+        return ""
+    data = encode_image(resize_to_max_side(image, side), quality=90)
+    return storage.save_file("collections", collection.workspace_id, storage.new_stem(), "jpg", data)
+
+
+def open_kept_image(name: str) -> Image.Image:
+    with default_storage.open(name) as file:
+        return decode_bytes(file.read(), storage.image_limits()).image
 
 
 def parse_descriptor(value: Any, collection: Collection) -> np.ndarray:
@@ -106,20 +132,36 @@ def stored_fields(record: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in record.items() if key not in IMAGE_FIELDS}
 
 
-def save_records(collection: Collection, keys: list[str], vectors: np.ndarray, fields: list[dict]) -> None:
-    """Insert or replace records (a key inserted again gets the new vector and fields), in bulk."""
-    latest = {key: (vector, extra) for key, vector, extra in zip(keys, normalised(vectors), fields, strict=True)}
+def save_records(collection: Collection, keys: list[str], vectors: np.ndarray, fields: list[dict],
+                 images: list[str]) -> None:
+    """Insert or replace records (a key inserted again gets the new vector, fields and image), in bulk.
+
+    ``images`` names each record's kept image ("" for a ``_descriptor``); replaced images are
+    deleted once the transaction commits.
+    """
+    latest = {key: (vector.astype(np.float32).tobytes(), extra, image)
+              for key, vector, extra, image in zip(keys, normalised(vectors), fields, images, strict=True)}
     existing = {r.key: r for r in CollectionRecord.objects.filter(collection=collection, key__in=list(latest))}
-    now = timezone.now()
+    now, replaced = timezone.now(), []
     for key, record in existing.items():
-        vector, extra = latest[key]
-        record.vector, record.fields, record.updated = vector.astype(np.float32).tobytes(), extra, now
-    CollectionRecord.objects.bulk_update(list(existing.values()), ["vector", "fields", "updated"], batch_size=500)
+        replaced.append(record.image)
+        record.vector, record.fields, record.image = latest[key]
+        record.pending_vector, record.updated = None, now
+    CollectionRecord.objects.bulk_update(list(existing.values()), ["vector", "fields", "image", "pending_vector",
+                                                                   "updated"], batch_size=500)
     CollectionRecord.objects.bulk_create([
-        CollectionRecord(collection=collection, key=key, vector=vector.astype(np.float32).tobytes(), fields=extra)
-        for key, (vector, extra) in latest.items() if key not in existing
+        CollectionRecord(collection=collection, key=key, vector=vector, fields=extra, image=image)
+        for key, (vector, extra, image) in latest.items() if key not in existing
     ], batch_size=500)
     touch(collection)
+    forget_images(replaced)
+
+
+def forget_images(names: list[str]) -> None:
+    """Delete kept images once the transaction that dropped their records commits."""
+    names = [name for name in names if name]
+    if names:
+        transaction.on_commit(lambda: enqueue_file_deletion(names))
 
 
 def touch(collection: Collection) -> None:

@@ -17,9 +17,11 @@ from rest_framework.views import APIView
 from inference.images import DecodedImage, InvalidImage, decode_record
 from ximilar_platform.images.storage import image_limits, url_policy
 from ximilar_platform.similarity import search
-from ximilar_platform.similarity.models import Collection, CollectionRecord
+from ximilar_platform.similarity.models import Collection, CollectionRecord, Reembedding
 
 OK = {"code": 200, "text": "OK"}
+MOVING = ("The collection is moving to another embedder; a _descriptor of the current one would not match "
+          "after the move. Insert images, or wait until the move ends.")
 
 
 def answer(started: float, **fields: Any) -> Response:
@@ -81,15 +83,20 @@ class SearchView(APIView):
             collection = search.collection_for(request, create=True)
             collection = Collection.objects.select_for_update().get(pk=collection.pk)
             search.pin_embedder(collection)
-            keys, vectors, fields, failed = [], [], [], []
+            moving = collection.reembeddings.filter(state__in=Reembedding.ACTIVE).exists()
+            keys, vectors, fields, images, failed = [], [], [], [], []
             to_embed = []
             for record in records:
                 try:
                     key = record_key(record)
                     if "_descriptor" in record:
+                        if moving:
+                            failed.append(skipped(record, 409, MOVING))
+                            continue
                         vector = search.parse_descriptor(record["_descriptor"], collection)
                         collection.dimension = collection.dimension or len(vector)
                         keys.append(key), vectors.append(vector), fields.append(search.stored_fields(record))
+                        images.append("")
                         continue
                     decoded = decode_record(record, image_limits(), url_policy())
                 except InvalidImage as error:
@@ -101,16 +108,17 @@ class SearchView(APIView):
                 to_embed.append((key, decoded, record))
             if to_embed:
                 embedded = search.embed(collection, [decoded.image for _, decoded, _ in to_embed])
-                for (key, _, record), vector in zip(to_embed, embedded, strict=True):
+                for (key, decoded, record), vector in zip(to_embed, embedded, strict=True):
                     collection.dimension = collection.dimension or len(vector)
                     if len(vector) != collection.dimension:
                         failed.append(skipped(record, 400, f"The image's descriptor has {len(vector)} numbers; this "
                                                            f"collection's vectors have {collection.dimension}."))
                         continue
                     keys.append(key), vectors.append(vector), fields.append(search.stored_fields(record))
+                    images.append(search.keep_image(collection, decoded.image))
             if keys:
                 collection.save(update_fields=["dimension"])
-                search.save_records(collection, keys, np.stack(vectors), fields)
+                search.save_records(collection, keys, np.stack(vectors), fields, images)
         return answer(started, records=[{"_id": key} for key in keys], skipped_records=failed)
 
     def _query_vector(self, collection: Collection, data: Mapping) -> np.ndarray:
@@ -207,8 +215,11 @@ class SearchView(APIView):
         keys, failed = self._keys(data)
         stored = set(CollectionRecord.objects.filter(collection=collection, key__in=keys).values_list("key", flat=True))
         if stored:
-            CollectionRecord.objects.filter(collection=collection, key__in=stored).delete()
-            search.touch(collection)
+            with transaction.atomic():
+                gone = CollectionRecord.objects.filter(collection=collection, key__in=stored)
+                search.forget_images(list(gone.values_list("image", flat=True)))
+                gone.delete()
+                search.touch(collection)
         failed += [skipped({"_id": key}, 404, "No record with this _id.") for key in keys if key not in stored]
         return answer(started, records=[{"_id": key} for key in keys if key in stored], skipped_records=failed)
 

@@ -9,7 +9,14 @@ from rest_framework import serializers
 from ximilar_platform.core.api.lookups import get_in_workspace
 from ximilar_platform.detection.serializers import DetectionObjectSerializer
 from ximilar_platform.images.serializers import TrainingImageSerializer, parse_meta_data
-from ximilar_platform.similarity.models import Collection, SimilarityGroup, SimilarityTask, SimilarityType
+from ximilar_platform.similarity import reembedding
+from ximilar_platform.similarity.models import (
+    Collection,
+    Reembedding,
+    SimilarityGroup,
+    SimilarityTask,
+    SimilarityType,
+)
 from ximilar_platform.training_jobs.models import TaskKind
 from ximilar_platform.training_jobs.serializers import DeployableTaskSerializer
 
@@ -97,19 +104,35 @@ class SimilarityGroupSerializer(serializers.ModelSerializer):
         return parse_meta_data(value)
 
 
+class ReembeddingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Reembedding
+        fields = ["id", "state", "task", "version", "done", "total", "error", "created", "started", "finished"]
+
+
 class CollectionSerializer(serializers.ModelSerializer):
-    """A search collection; ``key`` is the ``collection-id`` header value that selects it."""
+    """A search collection; ``key`` is the ``collection-id`` header value that selects it.
+
+    Changing the embedder (``task``, ``version``) of a collection with records does not change it
+    at once: a re-embedding starts, reported under ``reembedding``, and switches when done.
+    """
 
     task = serializers.PrimaryKeyRelatedField(queryset=SimilarityTask.objects.all(), allow_null=True, required=False)
     records_count = serializers.SerializerMethodField()
+    reembedding = serializers.SerializerMethodField()
 
     class Meta:
         model = Collection
-        fields = ["id", "key", "name", "task", "version", "dimension", "records_count", "workspace", "created"]
+        fields = ["id", "key", "name", "task", "version", "dimension", "records_count", "reembedding", "workspace",
+                  "created"]
         read_only_fields = ["dimension", "workspace", "created"]
 
     def get_records_count(self, collection: Collection) -> int:
         return collection.records.count()
+
+    def get_reembedding(self, collection: Collection) -> dict[str, Any] | None:
+        job = reembedding.latest(collection)
+        return ReembeddingSerializer(job).data if job else None
 
     def validate_task(self, task: SimilarityTask | None) -> SimilarityTask | None:
         workspace = self.instance.workspace if self.instance else self.context["request"].workspace
@@ -118,12 +141,13 @@ class CollectionSerializer(serializers.ModelSerializer):
         return task
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """The embedder of a collection with records cannot change: their vectors would not match."""
+        """A new embedder for a collection with records is kept aside in ``move_to`` for a re-embedding."""
+        self.move_to = None
         if self.instance is not None and self.instance.records.exists():
             changed = [name for name in ("task", "version") if name in attrs
                        and attrs[name] != getattr(self.instance, name)]
             if changed:
-                raise serializers.ValidationError(
-                    {changed[0]: ["The collection has records embedded by its current model; create a new "
-                                  "collection for another embedder."]})
+                task = attrs.pop("task", self.instance.task)
+                version = attrs.pop("version", None if "task" in changed else self.instance.version)
+                self.move_to = (task, version)
         return attrs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, QuerySet
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -15,7 +16,7 @@ from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.detection.models import DetectionObject
 from ximilar_platform.images.filters import parse_bool
 from ximilar_platform.images.models import TrainingImage
-from ximilar_platform.similarity import services
+from ximilar_platform.similarity import reembedding, search, services
 from ximilar_platform.similarity.models import Collection, SimilarityGroup, SimilarityTask, SimilarityType
 from ximilar_platform.similarity.serializers import (
     CollectionSerializer,
@@ -172,6 +173,18 @@ class CollectionViewSet(WorkspaceScopedViewSet):
         if Collection.objects.filter(workspace=self.request.workspace, key=key).exists():
             raise Conflict(f"A collection '{key}' already exists in this workspace.")
         serializer.save(workspace=self.request.workspace)
+
+    @transaction.atomic
+    def perform_update(self, serializer: CollectionSerializer) -> None:
+        collection = serializer.save()
+        if serializer.move_to is not None:
+            task, version = serializer.move_to
+            reembedding.start(collection=collection, task=task, version=version)
+
+    @transaction.atomic
+    def perform_destroy(self, collection: Collection) -> None:
+        search.forget_images(list(collection.records.exclude(image="").values_list("image", flat=True)))
+        collection.delete()
 
 
 class ModelVersionViewSet(versions.ModelVersionViewSet):
