@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
+from django.db.models.fields.json import KeyTransform
 from rest_framework.exceptions import ValidationError
 
 COMPARISONS = {
@@ -55,16 +57,65 @@ def matches(fields: dict[str, Any], query: dict[str, Any]) -> bool:
             value = fields.get(field)
             for operator, operand in condition.items():
                 if operator == "$in":
-                    if value not in operand:
+                    if not any(_equal(value, item) for item in operand):
                         return False
                 elif value is None or not _comparable(value, operand) or not COMPARISONS[operator](value, operand):
                     return False
-        elif fields.get(field) != condition:
+        elif not _equal(fields.get(field), condition):
             return False
     return True
 
 
+def narrow(records: QuerySet, query: dict[str, Any]) -> QuerySet:
+    """Records that may match a checked filter: a superset the database selects.
+
+    Conditions every matching record must meet (top level or under ``$and``) become JSON key
+    lookups: equality and ``$in`` of strings or numbers, and number bounds (string bounds are
+    left out: the database's collation orders strings differently from code points). The
+    database then returns the candidates instead of every record; ``matches`` still decides,
+    so narrowing never changes a result, only its cost.
+    """
+    for field, lookup, wanted in _required(query):
+        alias = f"narrow_{len(records.query.annotations)}"
+        records = records.alias(**{alias: KeyTransform(field, "fields")})
+        records = records.filter(**{f"{alias}__{lookup}": wanted})
+    return records
+
+
+def _required(query: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """The (field, lookup, operand) conditions every record matching ``query`` meets."""
+    found = []
+    for field, wanted in query.items():
+        if field == "$and":
+            found += [condition for part in wanted for condition in _required(part)]
+        elif field.startswith("$"):
+            continue
+        elif isinstance(wanted, dict):
+            for operator, operand in wanted.items():
+                if operator == "$in" and operand and all(_scalar(item) for item in operand):
+                    found.append((field, "in", operand))
+                elif operator in COMPARISONS and _scalar(operand) and not isinstance(operand, str):
+                    found.append((field, operator[1:], operand))
+        elif _scalar(wanted):
+            found.append((field, "exact", wanted))
+    return found
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _equal(value: Any, wanted: Any) -> bool:
+    """Equality as in JSON (and Mongo): true is not 1, 1 is 1.0."""
+    if isinstance(value, bool) or isinstance(wanted, bool):
+        return type(value) is type(wanted) and value == wanted
+    return value == wanted
+
+
 def _comparable(value: Any, operand: Any) -> bool:
+    """Numbers compare with numbers (true and false are not numbers), strings with strings."""
+    if isinstance(value, bool) or isinstance(operand, bool):
+        return False
     numbers = (int, float)
     return (isinstance(value, numbers) and isinstance(operand, numbers)) or (
         isinstance(value, str) and isinstance(operand, str)

@@ -197,8 +197,8 @@ def allowed_keys(collection: Collection, query: Any) -> set[str] | None:
     if not query:
         return None
     filters.check(query)
-    return {key for key, fields in CollectionRecord.objects.filter(collection=collection)
-            .values_list("key", "fields") if filters.matches(fields, query)}
+    candidates = filters.narrow(CollectionRecord.objects.filter(collection=collection), query)
+    return {key for key, fields in candidates.values_list("key", "fields") if filters.matches(fields, query)}
 
 
 def fields_of(collection: Collection, keys: list[str], wanted: Any) -> dict[str, dict[str, Any]]:
