@@ -48,14 +48,22 @@ def collection_for(request: Request, *, create: bool = False) -> Collection:
     key = (request.headers.get("collection-id") or "").strip()
     if not key:
         raise ValidationError({"collection-id": ["Send the collection-id header."]})
-    found = Collection.objects.filter(key=key, workspace__members=request.user).order_by(
-        "-workspace__is_default", "created").first()
-    if found is not None:
-        return found
-    if not create:
-        raise NotFound(f"Collection '{key}' not found.")
+    try:
+        return named_collection(request, key)
+    except NotFound:
+        if not create:
+            raise
     collection, _ = Collection.objects.get_or_create(workspace=ensure_default_workspace(user=request.user), key=key)
     return collection
+
+
+def named_collection(request: Request, key: str) -> Collection:
+    """A collection of one of the user's workspaces by its key (the default workspace's first)."""
+    found = Collection.objects.filter(key=key, workspace__members=request.user).order_by(
+        "-workspace__is_default", "created").first()
+    if found is None:
+        raise NotFound(f"Collection '{key}' not found.")
+    return found
 
 
 def embedder_version(collection: Collection) -> ModelVersion | None:

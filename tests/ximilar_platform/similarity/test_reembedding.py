@@ -103,6 +103,10 @@ def test_a_collection_moves_to_a_trained_embedder(api, trained_task, media_root:
     got = np.stack([moved_vectors[key] for key in sorted(kept_images)])
     assert np.allclose(got, expected, atol=1e-4)
     assert (got @ got.T)[~np.eye(len(got), dtype=bool)].max() < 0.9999  # every record kept its own image
+    by_collection = api.post("/similarity/training/v2/descriptor", {"collection": "shop", "records": [
+        {"_base64": base64.b64encode((media_root / kept_images["3"]).read_bytes()).decode()}]}, format="json").json()
+    assert by_collection["version"] == 1 and by_collection["task_id"] == trained_task["id"]
+    assert np.allclose(by_collection["records"][0]["_descriptor"], moved_vectors["3"], atol=1e-4)
     by_id = api.post(f"{SEARCH}/visualKNN", {"query_record": {"_id": "7"}, "k": 8, "fields_to_return": ["item"]},
                      format="json", HTTP_COLLECTION_ID="shop").json()
     assert by_id["answer_records"][0] == {"_id": "7", "item": 7} and by_id["answer_count"] == 8

@@ -82,3 +82,20 @@ def test_images_are_embedded_and_bad_inputs_answer_clearly(client, api, bob) -> 
     assert api.post(f"{SEARCH}/visualKNN", {"query_record": {"_id": "x"}}, format="json").status_code == 400
     assert api.post(f"{SEARCH}/nonsense", {}, format="json", HTTP_COLLECTION_ID="shop").status_code == 404
     assert CollectionRecord.objects.count() == 6
+
+
+def test_descriptors_by_a_collections_embedder(api, bob) -> None:
+    pictures = [{"_id": f"item{i}", "_base64": item_view_base64(i, 0)} for i in range(2)]
+    api.post(f"{SEARCH}/insert", {"records": pictures}, format="json", HTTP_COLLECTION_ID="shop")
+    described = api.post("/similarity/training/v2/descriptor", {"collection": "shop", "records": [
+        {"_base64": item_view_base64(1, 0)}, {"_base64": "broken"}]}, format="json")
+    assert described.status_code == 200, described.json()
+    body = described.json()
+    assert body["collection"] == "shop" and body["task_id"] is None and body["version"] is None
+    assert body["records"][1]["_status"]["code"] == 400
+    stored = np.frombuffer(bytes(CollectionRecord.objects.get(key="item1").vector), dtype=np.float32)
+    assert np.allclose(body["records"][0]["_descriptor"], stored, atol=1e-4)  # comparable with the records
+    for user in (api, bob.client):  # unknown, and another user's
+        missing = user.post("/similarity/training/v2/descriptor", {"collection": "shop" if user is bob.client
+                            else "nope", "records": pictures[:1]}, format="json")
+        assert missing.status_code == 404
