@@ -94,3 +94,14 @@ def test_docs_page_and_schema_are_served_offline(client) -> None:
 
 def test_admin_login_page_renders(client) -> None:
     assert client.get("/admin/login/").status_code == 200
+
+
+def test_admin_lists_every_registered_model(admin_client) -> None:
+    from django.contrib import admin
+
+    registered = {model._meta.label for model in admin.site._registry}
+    assert {"training_jobs.TrainingJob", "training_jobs.ModelVersion", "detection.DetectionTask",
+            "similarity.Collection", "similarity.Reembedding"} <= registered
+    for model in admin.site._registry:
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        assert admin_client.get(url).status_code == 200, url
