@@ -159,6 +159,17 @@ def test_a_failing_node_fails_alone(alice, models) -> None:
         assert [(error["node"], error["code"]) for error in record["_errors"]] == [("top_node.nodes[0]", 500)]
 
 
+def test_objects_too_small_to_crop_fail_alone(alice, models, monkeypatch) -> None:
+    monkeypatch.setattr(runner, "MIN_CROP_SIDE", 10_000)
+    flow = make_flow(alice, {"type": "list", "nodes": [
+        {"type": "object_selector", "task": str(models.shapes.id), "node": colours(models)}, colours(models)]})
+    record = process(alice, flow, shape_records(1))["records"][0]
+    assert record["_status"]["code"] == 200 and "colour" in record and "_errors" not in record
+    assert record["_objects"] and all(obj["_errors"][0]["node"] == "top_node.nodes[0].node"
+                                      and obj["_errors"][0]["code"] == 400 and "colour" not in obj
+                                      for obj in record["_objects"])
+
+
 def test_pinned_versions_and_store_images(alice, models) -> None:
     flow = make_flow(alice, colours(models, version=1))
     before = alice.client.get("/recognition/v2/training-image").json()["count"]
