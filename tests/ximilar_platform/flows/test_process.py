@@ -12,7 +12,7 @@ import pytest
 
 from tests.detection_shapes import shapes_image
 from tests.factories import colour_image_base64
-from tests.ximilar_platform.flows.conftest import EMBEDDING_DIMENSION, make_flow
+from tests.ximilar_platform.flows.conftest import EMBEDDING_DIMENSION, make_flow, register
 from ximilar_platform.flows import runner
 from ximilar_platform.training_jobs import artifacts
 from ximilar_platform.training_jobs.models import ModelVersion
@@ -170,11 +170,24 @@ def test_objects_too_small_to_crop_fail_alone(alice, models, monkeypatch) -> Non
                                       for obj in record["_objects"])
 
 
-def test_pinned_versions_and_store_images(alice, models) -> None:
-    flow = make_flow(alice, colours(models, version=1))
+def test_a_node_runs_its_pinned_version_else_production_at_call_time(alice, models, colour_model, tmp_path,
+                                                                       monkeypatch) -> None:
+    register(models.colours, "recognition", colour_model, tmp_path)  # version 2 goes to production
+    served = []
+    real = runner.predictor_for
+    monkeypatch.setattr(runner, "predictor_for", lambda version: served.append(version.version) or real(version))
+    pinned, production = make_flow(alice, colours(models, version=1)), make_flow(alice, colours(models))
+    for flow in (pinned, production):
+        assert process(alice, flow, colour_records("red"))["records"][0]["colour"]["best_label"]["name"] == "red"
+    assert served == [1, 2]
+
+
+def test_store_images_keeps_the_records(alice, models) -> None:
+    flow = make_flow(alice, colours(models))
     before = alice.client.get("/recognition/v2/training-image").json()["count"]
     record = process(alice, flow, colour_records("red"), store_images=True)["records"][0]
-    assert record["colour"]["best_label"]["name"] == "red" and record["_stored_image_id"]
+    stored = alice.client.get(f"/recognition/v2/training-image/{record['_stored_image_id']}")
+    assert stored.status_code == 200
     assert alice.client.get("/recognition/v2/training-image").json()["count"] == before + 1
 
 
