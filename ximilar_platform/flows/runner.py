@@ -46,7 +46,7 @@ def _run(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> 
         RUNNERS[node["type"]](plan, node, path, targets)
 
 
-def fail(fields: dict[str, Any], path: str, code: int, text: str) -> None:
+def _fail(fields: dict[str, Any], path: str, code: int, text: str) -> None:
     """Note in a record's or an object's fields that the node at ``path`` gave it no answer."""
     fields.setdefault("_errors", []).append({"node": path, "code": code, "text": text})
 
@@ -59,7 +59,7 @@ def _predict(plan: Plan, path: str, targets: list[Target], call: Callable[[Any, 
         error_id = str(uuid.uuid4())
         logger.exception("Flow node %s failed (error %s)", path, error_id)
         for target in targets:
-            fail(target.fields, path, 500, f"The model of this node could not run (error id {error_id}).")
+            _fail(target.fields, path, 500, f"The model of this node could not run (error id {error_id}).")
         return None
 
 
@@ -146,7 +146,7 @@ def _object_selector(plan: Plan, node: dict[str, Any], path: str, targets: list[
         for obj in kept:
             crop = _crop(target.image, obj["bound_box"])
             if crop is None:
-                fail(obj, f"{path}.node", 400, f"The object is smaller than {MIN_CROP_SIDE} px.")
+                _fail(obj, f"{path}.node", 400, f"The object is smaller than {MIN_CROP_SIDE} px.")
             else:
                 crops.append(Target(crop, obj))
     _run(plan, node["node"], f"{path}.node", crops)
