@@ -70,6 +70,16 @@ def test_a_recognition_node_answers_what_classify_answers(alice, models) -> None
     assert [r["colour"]["best_label"]["name"] for r in body["records"]] == ["red", "blue"]
 
 
+def test_a_detection_node_answers_what_detect_answers(alice, models) -> None:
+    flow = make_flow(alice, detection(models, keep_prob=0.4, output_name="shapes"))
+    records = shape_records(3)
+    body = process(alice, flow, records)
+    detected = alice.client.post("/detection/v2/detect", {"task_id": str(models.shapes.id), "records": records,
+                                                          "keep_prob": 0.4}, format="json").json()
+    assert [r["shapes"] for r in body["records"]] == [r["_objects"] for r in detected["records"]]
+    assert sum(len(r["shapes"]) for r in body["records"]) >= 3
+
+
 def test_a_branch_selector_runs_the_branch_of_the_best_label(alice, models) -> None:
     flow = make_flow(alice, {"type": "branch_selector", "task": str(models.colours.id), "branches": [
         {"label": "red", "node": descriptor(models)},
