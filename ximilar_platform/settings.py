@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "ximilar_platform.training_jobs",
     "ximilar_platform.detection",
     "ximilar_platform.similarity",
+    "ximilar_platform.flows",
 ]
 
 MIDDLEWARE = [
@@ -251,3 +252,7 @@ INFERENCE_CACHE_SIZE = env_int("INFERENCE_CACHE_SIZE", 8)
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0) or None
 ARTIFACT_CACHE_DIR = Path(env_str("ARTIFACT_CACHE_DIR") or DATA_DIR / "artifact-cache")
 MAX_RECORDS = env_int("MAX_RECORDS", 10)
+
+# Flows: records per process request, and the deepest chain of nodes (nested flows included).
+FLOW_MAX_RECORDS = env_int("FLOW_MAX_RECORDS", MAX_RECORDS)
+FLOW_MAX_DEPTH = env_int("FLOW_MAX_DEPTH", 8)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("ximilar_platform.images.urls")),
     path("", include("ximilar_platform.detection.urls")),
     path("", include("ximilar_platform.similarity.urls")),
+    path("", include("ximilar_platform.flows.urls")),
     re_path(r"^(?!admin/|static/).*$", views.not_found),
 ]
 

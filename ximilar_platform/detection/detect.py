@@ -6,12 +6,13 @@ import time
 from typing import Any
 
 from django.conf import settings
+from PIL import Image
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inference.images import DecodedImage, InvalidImage
+from inference.images import InvalidImage
 from ximilar_platform.core.api import records as envelope
 from ximilar_platform.detection.models import DetectionLabel, DetectionTask
 from ximilar_platform.training_jobs import serving
@@ -32,8 +33,9 @@ def parse_keep_prob(value: Any) -> float:
     return number
 
 
-def objects_json(found: list[dict[str, Any]], labels: dict[str, DetectionLabel], image: DecodedImage) -> list[dict]:
-    area = float(image.image.width * image.image.height) or 1.0
+def objects_json(found: list[dict[str, Any]], labels: dict[str, DetectionLabel], image: Image.Image) -> list[dict]:
+    """Detections as Ximilar returns them; ``bound_box`` in pixels of ``image``, ``area`` a fraction of it."""
+    area = float(image.width * image.height) or 1.0
     objects = []
     for item in found:
         label = labels.get(item["label"])
@@ -62,7 +64,7 @@ class DetectView(APIView):
             if isinstance(item, InvalidImage):
                 results.append(envelope.failed(record, item))
                 continue
-            fields: dict[str, Any] = {"_objects": objects_json(next(predictions), labels, item)}
+            fields: dict[str, Any] = {"_objects": objects_json(next(predictions), labels, item.image)}
             if with_descriptor:
                 fields["_descriptor"] = next(descriptors)
             if store:

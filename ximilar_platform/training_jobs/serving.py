@@ -33,7 +33,11 @@ class NotTrained(APIException):
 
 def resolve_version(request: Request, task: Any, kind: str) -> ModelVersion:
     """``version`` null or absent means the task's production version."""
-    requested = request.data.get("version")
+    return version_of(task, kind, request.data.get("version"))
+
+
+def version_of(task: Any, kind: str, requested: Any) -> ModelVersion:
+    """The version a request or a flow node names, or production's; NotFound or NotTrained otherwise."""
     number = task.production_version if requested in (None, "") else requested
     try:
         number = int(number)
@@ -54,15 +58,20 @@ def find_task(request: Request, model: type[M]) -> M:
     alone already proves membership.
     """
     task_id = parse_uuid(request.data.get("task_id") or request.data.get("task"), "task_id")
-    tasks = model._default_manager.filter(id=task_id, workspace__members=request.user)
+    return find_owned(request, model, task_id, "Task not found.")
+
+
+def find_owned(request: Request, model: type[M], object_id: uuid.UUID, missing: str) -> M:
+    """A row of ``model`` in one of the user's workspaces (the named one, if any), else 404 ``missing``."""
+    found = model._default_manager.filter(id=object_id, workspace__members=request.user)
     if requested_workspace_name(request) is not None:
         workspace, explicit = resolve_workspace(request)
         if explicit:
-            tasks = tasks.filter(workspace=workspace)
-    task = tasks.first()
-    if task is None:
-        raise NotFound("Task not found.")
-    return task
+            found = found.filter(workspace=workspace)
+    row = found.first()
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,42 @@
+"""``flows/v2/flow`` (CRUD, ``json``) and ``flows/v2/process``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from django.conf import settings
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ximilar_platform.core.api import records as envelope
+from ximilar_platform.core.api.lookups import parse_uuid
+from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
+from ximilar_platform.flows import services
+from ximilar_platform.flows.models import Flow
+from ximilar_platform.flows.serializers import FlowSerializer, definition_json
+from ximilar_platform.training_jobs import serving
+
+
+class FlowViewSet(WorkspaceScopedViewSet):
+    queryset = Flow.objects.order_by("created", "id")
+    serializer_class = FlowSerializer
+
+    @action(detail=True, methods=["get"], url_path="json")
+    def definition(self, request: Request, pk: str) -> Response:
+        return Response(definition_json(self.get_object()))
+
+
+class ProcessView(APIView):
+    def post(self, request: Request) -> Response:
+        started = time.perf_counter()
+        if not isinstance(request.data, Mapping):
+            raise ValidationError("The body must be a JSON object with flow and records.")
+        flow = serving.find_owned(request, Flow, parse_uuid(request.data.get("flow"), "flow"), "Flow not found.")
+        records = envelope.parse_records(request.data, max_records=settings.FLOW_MAX_RECORDS)
+        results = services.process_records(flow=flow, records=records,
+                                           store_images=bool(request.data.get("store_images")))
+        return Response(envelope.envelope(results, started, flow=str(flow.id)))
