@@ -90,8 +90,9 @@ class CollectionRecord(models.Model):
     vector = models.BinaryField()
     fields = models.JSONField(default=dict, blank=True)
     image = models.CharField(max_length=500, blank=True, default="",
-                             help_text="Stored copy of the inserted image, to embed again; empty for _descriptor records.")
-    pending_vector = models.BinaryField(null=True, blank=True, help_text="Its vector by the embedder a re-embedding moves to.")
+                             help_text="A copy of the inserted image, to embed again; empty for a _descriptor.")
+    pending_vector = models.BinaryField(null=True, blank=True,
+                                        help_text="Its vector by the embedder a re-embedding moves to.")
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -120,7 +121,8 @@ class Reembedding(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="reembeddings")
     task = models.ForeignKey(SimilarityTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    version = models.PositiveIntegerField(null=True, blank=True, help_text="Target version; null: the generic descriptor.")
+    version = models.PositiveIntegerField(null=True, blank=True,
+                                          help_text="Target version; null: the generic descriptor.")
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     done = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)

@@ -62,4 +62,5 @@ def test_narrowed_filters_match_the_rules(alice, query) -> None:
 
 def test_true_is_not_one() -> None:
     assert not filters.matches({"n": True}, {"n": 1}) and filters.matches({"n": 1}, {"n": 1.0})
-    assert filters.matches({"n": True}, {"n": {"$in": [True]}}) and not filters.matches({"n": 1}, {"n": {"$in": [True]}})
+    assert filters.matches({"n": True}, {"n": {"$in": [True]}})
+    assert not filters.matches({"n": 1}, {"n": {"$in": [True]}})

@@ -96,15 +96,16 @@ def test_a_collection_moves_to_a_trained_embedder(api, trained_task, media_root:
     assert not CollectionRecord.objects.filter(collection=collection, pending_vector__isnull=False).exists()
     # each record's vector is now the trained model's descriptor of its own kept image
     kept_images = dict(collection.records.values_list("key", "image"))
+    kept_base64 = {key: base64.b64encode((media_root / name).read_bytes()).decode()
+                   for key, name in kept_images.items()}
     described = api.post("/similarity/training/v2/descriptor", {"task_id": trained_task["id"], "records": [
-        {"_base64": base64.b64encode((media_root / kept_images[key]).read_bytes()).decode()} for key in sorted(kept_images)
-    ]}, format="json").json()
+        {"_base64": kept_base64[key]} for key in sorted(kept_images)]}, format="json").json()
     expected = np.array([record["_descriptor"] for record in described["records"]])
     got = np.stack([moved_vectors[key] for key in sorted(kept_images)])
     assert np.allclose(got, expected, atol=1e-4)
     assert (got @ got.T)[~np.eye(len(got), dtype=bool)].max() < 0.9999  # every record kept its own image
     by_collection = api.post("/similarity/training/v2/descriptor", {"collection": "shop", "records": [
-        {"_base64": base64.b64encode((media_root / kept_images["3"]).read_bytes()).decode()}]}, format="json").json()
+        {"_base64": kept_base64["3"]}]}, format="json").json()
     assert by_collection["version"] == 1 and by_collection["task_id"] == trained_task["id"]
     assert np.allclose(by_collection["records"][0]["_descriptor"], moved_vectors["3"], atol=1e-4)
     by_id = api.post(f"{SEARCH}/visualKNN", {"query_record": {"_id": "7"}, "k": 8, "fields_to_return": ["item"]},
