@@ -143,11 +143,13 @@ class CollectionSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """A new embedder for a collection with records is kept aside in ``move_to`` for a re-embedding."""
         self.move_to = None
-        if self.instance is not None and self.instance.records.exists():
-            changed = [name for name in ("task", "version") if name in attrs
-                       and attrs[name] != getattr(self.instance, name)]
-            if changed:
-                task = attrs.pop("task", self.instance.task)
-                version = attrs.pop("version", None if "task" in changed else self.instance.version)
-                self.move_to = (task, version)
+        if self.instance is None:
+            return attrs
+        changed = [name for name in ("task", "version") if name in attrs and attrs[name] != getattr(self.instance, name)]
+        if changed and self.instance.records.exists():
+            task = attrs.pop("task", self.instance.task)
+            version = attrs.pop("version", None if "task" in changed else self.instance.version)
+            self.move_to = (task, version)
+        elif changed:
+            attrs["dimension"] = None  # an empty collection takes the new embedder's size at its next record
         return attrs

@@ -164,3 +164,13 @@ def test_descriptor_records_block_a_move_and_a_second_move_waits(api, trained_ta
     assert job.state == "succeeded" and Collection.objects.get(id=shop["id"]).dimension == 32
     back = api.patch(url, {"task": None}, format="json")  # and back to the generic descriptor
     assert back.status_code == 200 and back.json()["reembedding"]["version"] is None
+
+
+def test_an_emptied_collection_changes_embedder_at_once(api, trained_task) -> None:
+    shop = api.post(COLLECTIONS, {"key": "shop"}, format="json").json()
+    insert(api, "shop", views(range(2), 80))
+    api.post(f"{SEARCH}/delete", {"records": [{"_id": "0"}, {"_id": "1"}]}, format="json", HTTP_COLLECTION_ID="shop")
+    changed = api.patch(f"{COLLECTIONS}/{shop['id']}", {"task": trained_task["id"]}, format="json").json()
+    assert changed["task"] == trained_task["id"] and changed["dimension"] is None and changed["reembedding"] is None
+    assert len(insert(api, "shop", views(range(2), 81))["records"]) == 2
+    assert api.get(f"{COLLECTIONS}/{shop['id']}").json()["dimension"] == 32
