@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference.images import DecodedImage, InvalidImage, decode_record
-from ximilar_platform.images.storage import image_limits, url_policy
+from ximilar_platform.images.storage import delete_files, image_limits, url_policy
 from ximilar_platform.similarity import search
 from ximilar_platform.similarity.models import Collection, CollectionRecord, Reembedding
 
@@ -106,19 +106,23 @@ class SearchView(APIView):
                     failed.append(skipped(record, 400, str(error)))
                     continue
                 to_embed.append((key, decoded, record))
-            if to_embed:
-                embedded = search.embed(collection, [decoded.image for _, decoded, _ in to_embed])
-                for (key, decoded, record), vector in zip(to_embed, embedded, strict=True):
-                    collection.dimension = collection.dimension or len(vector)
-                    if len(vector) != collection.dimension:
-                        failed.append(skipped(record, 400, f"The image's descriptor has {len(vector)} numbers; this "
-                                                           f"collection's vectors have {collection.dimension}."))
-                        continue
-                    keys.append(key), vectors.append(vector), fields.append(search.stored_fields(record))
-                    images.append(search.keep_image(collection, decoded.image))
-            if keys:
-                collection.save(update_fields=["dimension"])
-                search.save_records(collection, keys, np.stack(vectors), fields, images)
+            try:
+                if to_embed:
+                    embedded = search.embed(collection, [decoded.image for _, decoded, _ in to_embed])
+                    for (key, decoded, record), vector in zip(to_embed, embedded, strict=True):
+                        collection.dimension = collection.dimension or len(vector)
+                        if len(vector) != collection.dimension:
+                            failed.append(skipped(record, 400, f"The image's descriptor has {len(vector)} numbers; "
+                                                               f"this collection's vectors have {collection.dimension}."))
+                            continue
+                        keys.append(key), vectors.append(vector), fields.append(search.stored_fields(record))
+                        images.append(search.keep_image(collection, decoded.image))
+                if keys:
+                    collection.save(update_fields=["dimension"])
+                    search.save_records(collection, keys, np.stack(vectors), fields, images)
+            except Exception:
+                delete_files(images)  # nothing was stored: keep no copies either
+                raise
         return answer(started, records=[{"_id": key} for key in keys], skipped_records=failed)
 
     def _query_vector(self, collection: Collection, data: Mapping) -> np.ndarray:

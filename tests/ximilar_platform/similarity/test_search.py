@@ -99,3 +99,17 @@ def test_descriptors_by_a_collections_embedder(api, bob) -> None:
         missing = user.post("/similarity/training/v2/descriptor", {"collection": "shop" if user is bob.client
                             else "nope", "records": pictures[:1]}, format="json")
         assert missing.status_code == 404
+
+
+def test_a_failed_insert_keeps_no_image_copies(api, media_root, monkeypatch) -> None:
+    from ximilar_platform.similarity import search
+
+    def broken(*args, **kwargs) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(search, "save_records", broken)
+    answer = api.post(f"{SEARCH}/insert", {"records": [{"_id": "a", "_base64": item_view_base64(0, 0)}]},
+                      format="json", HTTP_COLLECTION_ID="shop")
+    assert answer.status_code == 500 and answer.json()["error_id"]
+    assert not [path for path in media_root.rglob("*") if path.is_file()]
+    assert not CollectionRecord.objects.exists()
