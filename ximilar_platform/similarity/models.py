@@ -62,15 +62,18 @@ class SimilarityGroup(WorkspaceOwned):
 class Collection(WorkspaceOwned):
     """A search collection, named by the ``collection-id`` header (contract §4).
 
-    Vectors come from the bound similarity task's production (or pinned) version, or, with no
-    task, from the generic pretrained descriptor (`inference.descriptors`).
+    Vectors come from one version of the bound similarity task (its production version at the
+    first record, and each one it deploys later while ``follow_production``), or, with no task,
+    from the generic pretrained descriptor (`inference.descriptors`).
     """
 
     key = models.CharField(max_length=255, help_text="The collection-id header value.")
     name = models.CharField(max_length=255, blank=True, default="")
     task = models.ForeignKey(SimilarityTask, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="collections")
-    version = models.PositiveIntegerField(null=True, blank=True, help_text="Pinned embedder version; null: production.")
+    version = models.PositiveIntegerField(null=True, blank=True, help_text="The embedder version its vectors are from.")
+    follow_production = models.BooleanField(
+        default=True, help_text="Move to every version the task deploys (else stay on `version`).")
     dimension = models.PositiveIntegerField(null=True, blank=True, help_text="Fixed by the first record.")
     revision = models.PositiveBigIntegerField(default=0, help_text="Grows with every change of its records.")
 

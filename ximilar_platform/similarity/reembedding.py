@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -67,6 +68,39 @@ def start(*, collection: Collection, task: SimilarityTask | None, version: int |
                                      total=collection.records.count())
     transaction.on_commit(lambda: send(job))
     return job
+
+
+def follow_production(collection: Collection) -> None:
+    """Move a collection that follows its task to the task's production version, if not there yet.
+
+    A move already running follows again when it ends; a collection that cannot move (records
+    without images) reports why in a failed re-embedding.
+    """
+    collection = Collection.objects.select_related("task").get(pk=collection.pk)
+    task = collection.task
+    if not collection.follow_production or task is None or task.production_version < 1:
+        return
+    if collection.version in (None, task.production_version):  # None: it pins at its first record
+        return
+    if not collection.records.exists():
+        Collection.objects.filter(pk=collection.pk).update(version=task.production_version, dimension=None)
+        return
+    try:
+        start(collection=collection, task=task, version=task.production_version)
+    except Conflict:
+        return
+    except ValidationError as error:
+        Reembedding.objects.create(collection=collection, task=task, version=task.production_version,
+                                   state=Reembedding.State.FAILED, error=" ".join(messages(error.detail)),
+                                   finished=timezone.now())
+
+
+def messages(detail: Any) -> list[str]:
+    if isinstance(detail, dict):
+        return [text for value in detail.values() for text in messages(value)]
+    if isinstance(detail, list):
+        return [text for value in detail for text in messages(value)]
+    return [str(detail)]
 
 
 def send(job: Reembedding) -> None:
@@ -139,6 +173,7 @@ def switch(job: Reembedding, target: ModelVersion | None) -> None:
     collection.save(update_fields=["task", "version", "dimension", "revision"])
     Reembedding.objects.filter(pk=job.pk).update(state=Reembedding.State.SUCCEEDED, done=count, total=count,
                                                  finished=timezone.now())
+    transaction.on_commit(lambda: follow_production(collection))  # a deploy during the move
 
 
 def fail(job: Reembedding, error: str) -> None:

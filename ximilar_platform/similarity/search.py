@@ -83,8 +83,8 @@ def trained_version(task: SimilarityTask, number: int | None) -> ModelVersion:
 def pin_embedder(collection: Collection) -> None:
     """Fix a task-bound collection to the task's current production version before its first record.
 
-    Vectors of different versions do not compare, so a later deploy must not change how new
-    records are embedded; moving to another version re-embeds the records (`reembedding`).
+    Vectors of different versions do not compare, so a later deploy never changes how single new
+    records are embedded: the whole collection moves instead (`reembedding.follow_production`).
     """
     if collection.task is not None and collection.version is None and collection.task.production_version >= 1:
         collection.version = collection.task.production_version

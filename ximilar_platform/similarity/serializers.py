@@ -123,8 +123,8 @@ class CollectionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Collection
-        fields = ["id", "key", "name", "task", "version", "dimension", "records_count", "reembedding", "workspace",
-                  "created"]
+        fields = ["id", "key", "name", "task", "version", "follow_production", "dimension", "records_count",
+                  "reembedding", "workspace", "created"]
         read_only_fields = ["dimension", "workspace", "created"]
 
     def get_records_count(self, collection: Collection) -> int:
@@ -143,6 +143,8 @@ class CollectionSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """A new embedder for a collection with records is kept aside in ``move_to`` for a re-embedding."""
         self.move_to = None
+        if attrs.get("version") is not None and "follow_production" not in attrs:
+            attrs["follow_production"] = False  # a version asked for is kept
         if self.instance is None:
             return attrs
         changed = [name for name in ("task", "version") if name in attrs and attrs[name] != getattr(self.instance, name)]

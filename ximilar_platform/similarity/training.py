@@ -7,6 +7,7 @@ line) and is not trained on. Test groups (``test_group``) are evaluated apart, n
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from rest_framework.exceptions import ValidationError
 
-from ximilar_platform.similarity.models import SimilarityGroup, SimilarityTask
+from ximilar_platform.similarity import reembedding
+from ximilar_platform.similarity.models import Collection, SimilarityGroup, SimilarityTask
 from ximilar_platform.training_jobs import artifacts
 from ximilar_platform.training_jobs.models import TrainingJob
 
@@ -82,3 +84,9 @@ def train(*, job: TrainingJob, work_dir: Path, on_progress: Callable):
     task = SimilarityTask.objects.get(id=job.task_id)
     spec, samples = snapshot(task, work_dir)
     return train_embedder(spec, samples, work_dir / "artifact", on_progress=on_progress)
+
+
+def on_deploy(task_id: uuid.UUID) -> None:
+    """Collections that follow the task's production version move to the one just deployed."""
+    for collection in Collection.objects.filter(task_id=task_id, follow_production=True):
+        reembedding.follow_production(collection)

@@ -180,6 +180,8 @@ class CollectionViewSet(WorkspaceScopedViewSet):
         if serializer.move_to is not None:
             task, version = serializer.move_to
             reembedding.start(collection=collection, task=task, version=version)
+        else:
+            reembedding.follow_production(collection)
 
     @transaction.atomic
     def perform_destroy(self, collection: Collection) -> None:

@@ -6,7 +6,7 @@ from django.db import models
 from rest_framework import serializers
 
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
-from ximilar_platform.training_jobs.services import task_model
+from ximilar_platform.training_jobs.services import deployed, task_model
 
 
 class DeployableTaskSerializer(serializers.ModelSerializer):
@@ -24,6 +24,13 @@ class DeployableTaskSerializer(serializers.ModelSerializer):
         ).exists():
             raise serializers.ValidationError(f"Version {value} of this task does not exist.")
         return value
+
+    def update(self, instance: models.Model, validated_data: dict) -> models.Model:
+        before = instance.production_version
+        task = super().update(instance, validated_data)
+        if task.production_version != before:
+            deployed(self.task_kind, task)
+        return task
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):

@@ -178,7 +178,15 @@ def deploy_if_not_worse(version: ModelVersion) -> None:
         new, old = version.metrics.get(name), current.metrics.get(name) if current else None
         if current is None or new is None or old is None or sign * new >= sign * old:
             task.production_version = version.version
+            deployed(version.task_kind, task)
         task.save(update_fields=["last_train_status", "production_version"])
+
+
+def deployed(kind: str, task: models.Model) -> None:
+    """Tell the kind a new production version was set, once the transaction commits (``on_deploy``)."""
+    hook = getattr(adapter(kind), "on_deploy", None)
+    if hook is not None:
+        transaction.on_commit(lambda: hook(task.pk))
 
 
 def fail_stale_jobs() -> int:

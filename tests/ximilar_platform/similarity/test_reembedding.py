@@ -174,3 +174,48 @@ def test_an_emptied_collection_changes_embedder_at_once(api, trained_task) -> No
     assert changed["task"] == trained_task["id"] and changed["dimension"] is None and changed["reembedding"] is None
     assert len(insert(api, "shop", views(range(2), 81))["records"]) == 2
     assert api.get(f"{COLLECTIONS}/{shop['id']}").json()["dimension"] == 32
+
+
+def test_following_collections_move_to_each_deployed_version(api, trained_task,
+                                                             django_capture_on_commit_callbacks) -> None:
+    task_url = f"{TASKS}/{trained_task['id']}"
+    follow = api.post(COLLECTIONS, {"key": "follow", "task": trained_task["id"]}, format="json").json()
+    pinned = api.post(COLLECTIONS, {"key": "pinned", "task": trained_task["id"], "version": 1}, format="json").json()
+    assert follow["follow_production"] is True and pinned["follow_production"] is False
+    for key in ("follow", "pinned"):
+        insert(api, key, views(range(3), 80))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(f"{task_url}/train").status_code == 202
+    if api.get(task_url).json()["production_version"] != 2:  # not deployed by itself: deploy by hand
+        with django_capture_on_commit_callbacks(execute=True):
+            assert api.patch(task_url, {"production_version": 2}, format="json").status_code == 200
+
+    moved = api.get(f"{COLLECTIONS}/{follow['id']}").json()
+    assert moved["version"] == 2 and moved["reembedding"]["state"] == "succeeded"
+    assert moved["reembedding"]["version"] == 2 and moved["reembedding"]["done"] == 3
+    stayed = api.get(f"{COLLECTIONS}/{pinned['id']}").json()
+    assert stayed["version"] == 1 and stayed["reembedding"] is None
+
+    with django_capture_on_commit_callbacks(execute=True):  # back to production, then following it
+        assert api.patch(task_url, {"production_version": 1}, format="json").status_code == 200
+    assert api.get(f"{COLLECTIONS}/{follow['id']}").json()["version"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        api.patch(f"{COLLECTIONS}/{pinned['id']}", {"version": 2}, format="json")  # an explicit move, still pinned
+    assert api.get(f"{COLLECTIONS}/{pinned['id']}").json()["version"] == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        following = api.patch(f"{COLLECTIONS}/{pinned['id']}", {"follow_production": True}, format="json")
+    assert following.status_code == 200
+    detail = api.get(f"{COLLECTIONS}/{pinned['id']}").json()
+    assert detail["follow_production"] is True and detail["version"] == 1  # moved back to production
+
+
+def test_a_collection_that_cannot_follow_says_why(api, trained_task, django_capture_on_commit_callbacks) -> None:
+    typed = api.post(COLLECTIONS, {"key": "typed", "task": trained_task["id"]}, format="json").json()
+    insert(api, "typed", [{"_id": "v", "_descriptor": [0.5] * 32}])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(f"{TASKS}/{trained_task['id']}/train").status_code == 202
+    with django_capture_on_commit_callbacks(execute=True):
+        api.patch(f"{TASKS}/{trained_task['id']}", {"production_version": 2}, format="json")
+    detail = api.get(f"{COLLECTIONS}/{typed['id']}").json()
+    assert detail["version"] == 1 and detail["reembedding"]["state"] == "failed"
+    assert "_descriptor" in detail["reembedding"]["error"]
