@@ -112,8 +112,8 @@ class SearchView(APIView):
                     for (key, decoded, record), vector in zip(to_embed, embedded, strict=True):
                         collection.dimension = collection.dimension or len(vector)
                         if len(vector) != collection.dimension:
-                            failed.append(skipped(record, 400, f"The image's descriptor has {len(vector)} numbers; "
-                                                               f"this collection's vectors have {collection.dimension}."))
+                            failed.append(skipped(record, 400, f"The image's descriptor has {len(vector)} numbers; this"
+                                                               f" collection's vectors have {collection.dimension}."))
                             continue
                         keys.append(key), vectors.append(vector), fields.append(search.stored_fields(record))
                         images.append(search.keep_image(collection, decoded.image))

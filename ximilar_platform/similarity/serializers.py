@@ -147,7 +147,8 @@ class CollectionSerializer(serializers.ModelSerializer):
             attrs["follow_production"] = False  # a version asked for is kept
         if self.instance is None:
             return attrs
-        changed = [name for name in ("task", "version") if name in attrs and attrs[name] != getattr(self.instance, name)]
+        changed = [name for name in ("task", "version")
+                   if name in attrs and attrs[name] != getattr(self.instance, name)]
         if changed and self.instance.records.exists():
             task = attrs.pop("task", self.instance.task)
             version = attrs.pop("version", None if "task" in changed else self.instance.version)
