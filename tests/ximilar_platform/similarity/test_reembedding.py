@@ -13,36 +13,14 @@ from ximilar_platform.similarity import reembedding
 from ximilar_platform.similarity.models import Collection, CollectionRecord, Reembedding
 from ximilar_platform.training_jobs.models import ModelVersion
 
-GROUPS = "/similarity/training/v2/group"
 TASKS = "/similarity/training/v2/task"
 COLLECTIONS = "/similarity/training/v2/collection"
 SEARCH = "/similarity/custom/v2"
 
 
 @pytest.fixture(autouse=True)
-def quick_training(settings) -> None:
-    settings.TRAINING_ARCH = "resnet18"
-    settings.TRAINING_IMAGE_SIZE = 32
-    settings.TRAINING_EPOCHS = 3
-    settings.TORCH_THREADS = 1
-    settings.SIMILARITY_DIMENSION = 32
+def small_batches(settings) -> None:
     settings.SEARCH_REEMBED_BATCH = 4  # several batches for a few records
-    settings.TRAINING_HEARTBEAT_SECONDS = 3600  # the test transaction holds SQLite's write lock
-
-
-@pytest.fixture
-def trained_task(api, django_capture_on_commit_callbacks) -> dict:
-    kind = api.post("/similarity/training/v2/type", {"name": "item"}, format="json").json()
-    task = api.post(TASKS, {"name": "items"}, format="json").json()
-    api.post(f"{TASKS}/{task['id']}/add-type", {"type_id": kind["id"]}, format="json")
-    for item in range(8):
-        group = api.post(GROUPS, {"name": f"item {item}", "type": kind["id"]}, format="json").json()
-        ids = [api.post("/recognition/v2/training-image", {"base64": item_view_base64(item, view)},
-                        format="json").json()["id"] for view in range(4)]
-        api.post(f"{GROUPS}/{group['id']}/add-images", {"images": ids}, format="json")
-    with django_capture_on_commit_callbacks(execute=True):
-        assert api.post(f"{TASKS}/{task['id']}/train").status_code == 202
-    return api.get(f"{TASKS}/{task['id']}").json()
 
 
 def insert(api, collection: str, records: list[dict]) -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from tests.factories import item_view_base64
 from ximilar_platform.training_jobs.models import ModelVersion
@@ -13,30 +12,9 @@ TASKS = "/similarity/training/v2/task"
 DESCRIPTOR = "/similarity/training/v2/descriptor"
 
 
-@pytest.fixture(autouse=True)
-def quick_training(settings) -> None:
-    settings.TRAINING_ARCH = "resnet18"
-    settings.TRAINING_IMAGE_SIZE = 32
-    settings.TRAINING_EPOCHS = 4
-    settings.TORCH_THREADS = 1
-    settings.SIMILARITY_DIMENSION = 32
-    settings.TRAINING_HEARTBEAT_SECONDS = 3600  # the test transaction holds SQLite's write lock
-
-
-def test_similarity_task_trains_and_describes(api, django_capture_on_commit_callbacks) -> None:
-    kind = api.post("/similarity/training/v2/type", {"name": "item"}, format="json").json()
-    task = api.post(TASKS, {"name": "items"}, format="json").json()
-    api.post(f"{TASKS}/{task['id']}/add-type", {"type_id": kind["id"]}, format="json")
-    for item in range(10):
-        group = api.post(GROUPS, {"name": f"item {item}", "type": kind["id"]}, format="json").json()
-        ids = [api.post("/recognition/v2/training-image", {"base64": item_view_base64(item, view)},
-                        format="json").json()["id"] for view in range(4)]
-        api.post(f"{GROUPS}/{group['id']}/add-images", {"images": ids}, format="json")
-    with django_capture_on_commit_callbacks(execute=True):
-        answer = api.post(f"{TASKS}/{task['id']}/train")
-    assert answer.status_code == 202, answer.json()
-    trained = api.get(f"{TASKS}/{task['id']}").json()
-    assert trained["production_version"] == 1 and trained["last_train_status"] == "TRAINED"
+def test_similarity_task_trains_and_describes(api, trained_task) -> None:
+    task = trained_task
+    assert task["production_version"] == 1 and task["last_train_status"] == "TRAINED"
     version = ModelVersion.objects.get()
     assert {"precision_at_1", "baseline"} <= set(version.metrics)
     records = [{"_base64": item_view_base64(item, 50 + view)} for item in (0, 1) for view in range(2)]
