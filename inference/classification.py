@@ -36,10 +36,7 @@ class ClassificationPredictor:
         """
         directory = Path(artifact_dir)
         self.manifest: dict[str, Any] = _read_manifest(directory)
-        try:
-            self.session = open_session(directory / "model.onnx", num_threads)
-        except Exception as error:  # onnxruntime raises its own exception types for missing or broken files
-            raise IncompatibleArtifact(f"Cannot load {directory / 'model.onnx'}: {error}") from error
+        self.session = open_session(directory / "model.onnx", num_threads)
         preprocessing = self.manifest["preprocessing"]
         self.mean, self.std = preprocessing["mean"], preprocessing["std"]
 

@@ -46,7 +46,7 @@ class DetectionPredictor:
         self.fallback: Any = None
         try:
             self.session = open_session(directory / "model.onnx", num_threads)
-        except Exception as error:  # onnxruntime raises its own types for missing or broken files
+        except IncompatibleArtifact as error:
             self.fallback = _torch_fallback(directory, self.manifest, error)
             return
         batch = self.session.get_inputs()[0].shape[0]
@@ -126,10 +126,10 @@ def nms(boxes: np.ndarray, iou: float) -> np.ndarray:
     return np.asarray(kept, dtype=np.intp)
 
 
-def _torch_fallback(directory: Path, manifest: dict[str, Any], error: Exception) -> Any:
+def _torch_fallback(directory: Path, manifest: dict[str, Any], error: IncompatibleArtifact) -> Any:
     weights = directory / "model.pt"
     if not weights.is_file():
-        raise IncompatibleArtifact(f"Cannot load {directory / 'model.onnx'}: {error}") from error
+        raise error
     try:
         from inference.yolo_torch import TorchDetector
 

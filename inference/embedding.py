@@ -34,10 +34,7 @@ class Embedder:
         """
         directory = Path(artifact_dir)
         self.manifest: dict[str, Any] = _read_manifest(directory)
-        try:
-            self.session = open_session(directory / "model.onnx", num_threads)
-        except Exception as error:  # onnxruntime raises its own exception types for missing or broken files
-            raise IncompatibleArtifact(f"Cannot load {directory / 'model.onnx'}: {error}") from error
+        self.session = open_session(directory / "model.onnx", num_threads)
         width = self.session.get_outputs()[0].shape[-1]
         if width != self.dimension:
             raise IncompatibleArtifact(f"The model outputs {width} values, the manifest says {self.dimension}")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+from inference.manifest import IncompatibleArtifact
+
 
 def open_session(path: str | Path, num_threads: int | None = None) -> ort.InferenceSession:
     """An onnxruntime session on CUDA when available, else CPU, with idle thread spinning off.
@@ -17,7 +19,7 @@ def open_session(path: str | Path, num_threads: int | None = None) -> ort.Infere
         num_threads: Intra-op threads; None lets onnxruntime use every core.
 
     Raises:
-        Whatever onnxruntime raises for a missing or broken file.
+        IncompatibleArtifact: A missing or broken file (onnxruntime's own error in the message).
     """
     options = ort.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -25,4 +27,7 @@ def open_session(path: str | Path, num_threads: int | None = None) -> ort.Infere
         options.intra_op_num_threads = num_threads
     available = ort.get_available_providers()
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-    return ort.InferenceSession(str(path), options, providers=providers)
+    try:
+        return ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as error:  # onnxruntime raises its own exception types for missing or broken files
+        raise IncompatibleArtifact(f"Cannot load {path}: {error}") from error

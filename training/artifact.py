@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,26 +26,61 @@ def staging_dir(out_dir: Path) -> Path:
     return out_dir.with_name(out_dir.name + ".part")
 
 
-def write_artifact(model: nn.Module, manifest: dict[str, Any], out_dir: Path, check_inputs: np.ndarray) -> None:
-    """Write model.pt, model.onnx and manifest.json into `<out_dir>.part`, then rename it to `out_dir`.
+def free_out_dir(out_dir: str | Path) -> Path:
+    """`out_dir` as a Path, checked before any training work: an artifact is never overwritten.
 
-    Readers see either no artifact or a complete one. The ONNX file is checked against the
-    torch model on `check_inputs` (normalised float32 (N, 3, S, S)) before it is published.
+    Raises:
+        FileExistsError: `out_dir` already exists.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        raise FileExistsError(f"{out_dir} already exists")
+    return out_dir
+
+
+def write_artifact(model: nn.Module, manifest: dict[str, Any], out_dir: Path, check_inputs: np.ndarray) -> None:
+    """Write model.pt, model.onnx and manifest.json, published as `out_dir` (see `publish`).
+
+    The ONNX file is checked against the torch model on `check_inputs` (normalised float32
+    (N, 3, S, S)) before it is published.
 
     Raises:
         FileExistsError: `out_dir` already exists.
         RuntimeError: The ONNX model does not reproduce the torch outputs.
     """
-    if out_dir.exists():
-        raise FileExistsError(f"{out_dir} already exists")
+    def fill(staging: Path) -> None:
+        cpu_model = model.cpu().eval()
+        torch.save(cpu_model.state_dict(), staging / "model.pt")
+        export_onnx(cpu_model, staging / "model.onnx", int(manifest["preprocessing"]["image_size"]))
+        _verify_onnx(cpu_model, staging / "model.onnx", check_inputs)
+
+    publish(fill, manifest, out_dir)
+
+
+def publish_files(files: dict[str, Path], manifest: dict[str, Any], out_dir: Path) -> None:
+    """Copy `files` (artifact name -> source) and manifest.json, published as `out_dir` (see `publish`).
+
+    Raises:
+        FileExistsError: `out_dir` already exists.
+    """
+    def fill(staging: Path) -> None:
+        for name, source in files.items():
+            shutil.copyfile(source, staging / name)
+
+    publish(fill, manifest, out_dir)
+
+
+def publish(fill: Callable[[Path], None], manifest: dict[str, Any], out_dir: Path) -> None:
+    """Let `fill` write the model files into `<out_dir>.part`, add manifest.json, then rename it to `out_dir`.
+
+    Readers see either no artifact or a complete one; a failure removes the staging directory.
+    """
+    free_out_dir(out_dir)
     staging = staging_dir(out_dir)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        model = model.cpu().eval()
-        torch.save(model.state_dict(), staging / "model.pt")
-        export_onnx(model, staging / "model.onnx", int(manifest["preprocessing"]["image_size"]))
-        _verify_onnx(model, staging / "model.onnx", check_inputs)
+        fill(staging)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=False))
         os.rename(staging, out_dir)
     except BaseException:
@@ -72,23 +108,3 @@ def _verify_onnx(model: nn.Module, path: Path, inputs: np.ndarray) -> None:
     if difference > ONNX_TOLERANCE * max(1.0, float(np.abs(expected).max(initial=0.0))):
         raise RuntimeError(f"The ONNX export differs from the torch model by {difference:.2e}")
 
-
-def publish_files(files: dict[str, Path], manifest: dict[str, Any], out_dir: Path) -> None:
-    """Copy `files` (artifact name -> source) and write manifest.json into `<out_dir>.part`, then rename it.
-
-    Raises:
-        FileExistsError: `out_dir` already exists.
-    """
-    if out_dir.exists():
-        raise FileExistsError(f"{out_dir} already exists")
-    staging = staging_dir(out_dir)
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        for name, source in files.items():
-            shutil.copyfile(source, staging / name)
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=False))
-        os.rename(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalise
-from training.artifact import FORMAT_VERSION, write_artifact
+from training.artifact import FORMAT_VERSION, free_out_dir, write_artifact
 from training.backbones import create_backbone
 from training.data import choose_image_size, data_hash, load_pixels, resolve_device, shorter_sides
 from training.loop import Images, fit, predict
@@ -66,9 +66,7 @@ def train(
         FileExistsError: `out_dir` exists.
     """
     started = time.monotonic()
-    out_dir = Path(out_dir)
-    if out_dir.exists():
-        raise FileExistsError(f"{out_dir} already exists")
+    out_dir = free_out_dir(out_dir)
     device = resolve_device(spec.device)
     spec = replace(spec, device=device)
     if spec.num_threads:

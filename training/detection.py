@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.artifact import FORMAT_VERSION, publish_files
+from training.artifact import FORMAT_VERSION, free_out_dir, publish_files
 from training.backbones import UnknownArchitecture
 from training.data import resolve_device
 from training.detection_data import YoloDataset, detection_data_hash, export_yolo_dataset
@@ -83,9 +83,7 @@ def train_detector(
         FileExistsError: `out_dir` exists.
     """
     started = time.monotonic()
-    out_dir = Path(out_dir)
-    if out_dir.exists():
-        raise FileExistsError(f"{out_dir} already exists")
+    out_dir = free_out_dir(out_dir)
     if spec.arch not in DETECTORS:
         raise UnknownArchitecture(f"Unknown detector {spec.arch!r}; known: {', '.join(sorted(DETECTORS))}")
     if not spec.labels:

@@ -49,7 +49,7 @@ from torch.nn import functional as F
 from torchvision.transforms import v2
 
 from inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalise, squash
-from training.artifact import FORMAT_VERSION, write_artifact
+from training.artifact import FORMAT_VERSION, free_out_dir, write_artifact
 from training.backbones import create_backbone
 from training.data import SIZE_SAMPLE, choose_image_size, decode, file_sha256, resolve_device
 from training.loop import Images, augmented, copy_state, predict
@@ -93,9 +93,7 @@ def train_embedder(
         FileExistsError: `out_dir` exists.
     """
     started = time.monotonic()
-    out_dir = Path(out_dir)
-    if out_dir.exists():
-        raise FileExistsError(f"{out_dir} already exists")
+    out_dir = free_out_dir(out_dir)
     device = resolve_device(spec.device)
     spec = replace(spec, device=device)
     if spec.num_threads:
