@@ -11,7 +11,6 @@ from inference.images import DecodedImage, InvalidImage
 from ximilar_platform.core.api import records as envelope
 from ximilar_platform.flows import runner, validation
 from ximilar_platform.flows.models import Flow
-from ximilar_platform.images.storage import image_limits, url_policy
 from ximilar_platform.training_jobs import serving
 
 
@@ -30,7 +29,7 @@ def process_records(*, flow: Flow, records: list[dict[str, Any]], store_images: 
     plan = validation.check(flow)
     if not plan.valid:
         raise InvalidFlow("This flow is not valid: " + " ".join(plan.problems))
-    decoded = envelope.decode_all(records, image_limits(), url_policy())
+    decoded = serving.decode_records(records)
     targets = [runner.Target(item.image, {}) for item in decoded if isinstance(item, DecodedImage)]
     runner.run(plan, flow.top_node, targets)
     fields = iter(targets)

@@ -13,7 +13,6 @@ from rest_framework.views import APIView
 
 from inference.images import InvalidImage
 from ximilar_platform.core.api import records as envelope
-from ximilar_platform.images.storage import image_limits, url_policy
 from ximilar_platform.similarity import search
 from ximilar_platform.similarity.models import SimilarityTask
 from ximilar_platform.training_jobs import serving
@@ -38,7 +37,7 @@ class DescriptorView(APIView):
         """The vectors the collection would store for these images: comparable with its records."""
         collection = search.named_collection(request, str(request.data["collection"]))
         records = envelope.parse_records(request.data, max_records=settings.MAX_RECORDS)
-        decoded = envelope.decode_all(records, image_limits(), url_policy())
+        decoded = serving.decode_records(records)
         images = [item.image for item in decoded if not isinstance(item, InvalidImage)]
         vectors = search.normalised(search.embed(collection, images)) if images else []
         results = described(records, decoded, vectors)

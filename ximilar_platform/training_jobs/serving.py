@@ -96,7 +96,12 @@ def read_prediction(request: Request, model: type[M], kind: str) -> Prediction:
     task = find_task(request, model)
     version = resolve_version(request, task, kind)
     records = envelope.parse_records(request.data, max_records=settings.MAX_RECORDS)
-    return Prediction(task, version, records, envelope.decode_all(records, image_limits(), url_policy()))
+    return Prediction(task, version, records, decode_records(records))
+
+
+def decode_records(records: list[dict[str, Any]]) -> list[DecodedImage | InvalidImage]:
+    """Each record's image, decoded under the configured size limits and URL policy, or its error."""
+    return envelope.decode_all(records, image_limits(), url_policy())
 
 
 def store_image(workspace: Workspace, decoded: DecodedImage) -> uuid.UUID:
