@@ -50,8 +50,9 @@ def main() -> None:
     started = time.perf_counter()
     for start in range(0, args.records, 100):
         batch = [{"_id": str(i), "_base64": picture(rng)} for i in range(start, min(start + 100, args.records))]
-        answer = api.post(base + "similarity/custom/v2/insert", json={"records": batch},
-                          headers={"collection-id": key}).json()
+        answer = api.post(
+            base + "similarity/custom/v2/insert", json={"records": batch}, headers={"collection-id": key}
+        ).json()
         assert not answer["skipped_records"], answer["skipped_records"][:1]
     insert_seconds = time.perf_counter() - started
 
@@ -61,8 +62,11 @@ def main() -> None:
     searches = []
     while True:
         t0 = time.perf_counter()
-        hit = api.post(base + "similarity/custom/v2/visualKNN", json={"query_record": {"_id": "0"}, "k": 5},
-                       headers={"collection-id": key})
+        hit = api.post(
+            base + "similarity/custom/v2/visualKNN",
+            json={"query_record": {"_id": "0"}, "k": 5},
+            headers={"collection-id": key},
+        )
         assert hit.status_code == 200, hit.text
         searches.append(time.perf_counter() - t0)
         state = api.get(base + f"similarity/training/v2/collection/{collection['id']}").json()
@@ -71,15 +75,24 @@ def main() -> None:
         time.sleep(0.2)
     move_seconds = time.perf_counter() - started
     milliseconds = np.array(searches) * 1000
-    print(json.dumps({
-        "records": args.records, "insert_seconds": round(insert_seconds, 1),
-        "move_state": state["reembedding"]["state"], "move_error": state["reembedding"]["error"],
-        "move_seconds": round(move_seconds, 1), "records_per_second": round(args.records / move_seconds, 1),
-        "dimension_after": state["dimension"], "version_after": state["version"],
-        "searches_during_move": len(searches),
-        "search_p50_ms": round(float(np.percentile(milliseconds, 50)), 1),
-        "search_p95_ms": round(float(np.percentile(milliseconds, 95)), 1),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "records": args.records,
+                "insert_seconds": round(insert_seconds, 1),
+                "move_state": state["reembedding"]["state"],
+                "move_error": state["reembedding"]["error"],
+                "move_seconds": round(move_seconds, 1),
+                "records_per_second": round(args.records / move_seconds, 1),
+                "dimension_after": state["dimension"],
+                "version_after": state["version"],
+                "searches_during_move": len(searches),
+                "search_p50_ms": round(float(np.percentile(milliseconds, 50)), 1),
+                "search_p95_ms": round(float(np.percentile(milliseconds, 95)), 1),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -148,23 +148,31 @@ def main() -> None:
     labels = api.get(url + f"detection/v2/label?task={task['id']}&page_size=100").json()["results"]
     names = {label["id"]: label["name"] for label in labels}
     model = api.get(url + f"detection/v2/model?task={task['id']}").json()["results"][-1]
-    report.update(version=model["version"], image_size=model["image_size"], training_seconds=model["training_seconds"],
-                  map50=model["metrics"].get("map50"), map50_95=model["metrics"].get("map50_95"))
+    report.update(
+        version=model["version"],
+        image_size=model["image_size"],
+        training_seconds=model["training_seconds"],
+        map50=model["metrics"].get("map50"),
+        map50_95=model["metrics"].get("map50_95"),
+    )
 
     fresh = [scene(np.random.default_rng(10_000 + i), args.size) for i in range(60)]
     payloads = [png_base64(image) for image, _ in fresh]
     found = []
     for payload in payloads:
-        answer = api.post(url + "detection/v2/detect", json={"task_id": task["id"], "records": [{"_base64": payload}],
-                                                              "keep_prob": 0.05}).json()
+        answer = api.post(
+            url + "detection/v2/detect",
+            json={"task_id": task["id"], "records": [{"_base64": payload}], "keep_prob": 0.05},
+        ).json()
         found.append(answer["records"][0]["_objects"])
     report["detect_map50_fresh"] = round(map50([objects for _, objects in fresh], found, names), 3)
     report["latency_ms"] = latency(api, url, task, model, payloads, args.latency_calls)
     print(json.dumps(report, indent=2))
 
 
-def train_on_shapes(api: requests.Session, url: str, rng: np.random.Generator, args: argparse.Namespace,
-                    report: dict) -> dict:
+def train_on_shapes(
+    api: requests.Session, url: str, rng: np.random.Generator, args: argparse.Namespace, report: dict
+) -> dict:
     task = api.post(url + "detection/v2/task", json={"name": f"shapes-{int(time.time())}"}).json()
     label_ids = {}
     for name in CLASSES:
@@ -181,8 +189,9 @@ def train_on_shapes(api: requests.Session, url: str, rng: np.random.Generator, a
         if not objects:
             api.post(url + f"detection/v2/task/{task['id']}/add-image", json={"image_id": image_id})
         for name, box in objects:
-            created = api.post(url + "detection/v2/object",
-                               json={"image": image_id, "detection_label": label_ids[name], "data": box})
+            created = api.post(
+                url + "detection/v2/object", json={"image": image_id, "detection_label": label_ids[name], "data": box}
+            )
             assert created.status_code == 201, created.text
 
     started = time.perf_counter()
@@ -208,8 +217,10 @@ def latency(api: requests.Session, url: str, task: dict, model: dict, payloads: 
     api_times = []
     for call in range(calls):
         t0 = time.perf_counter()
-        api.post(url + "detection/v2/detect", json={"task_id": task["id"],
-                                                     "records": [{"_base64": payloads[call % len(payloads)]}]})
+        api.post(
+            url + "detection/v2/detect",
+            json={"task_id": task["id"], "records": [{"_base64": payloads[call % len(payloads)]}]},
+        )
         api_times.append(time.perf_counter() - t0)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ximilar_platform.settings")
@@ -229,8 +240,10 @@ def latency(api: requests.Session, url: str, task: dict, model: dict, payloads: 
         predictor.predict([decode_base64(payloads[call % len(payloads)]).image], keep_prob=0.3)
         bare_times.append(time.perf_counter() - t0)
     return {
-        "api_p50": percentile(api_times, 50), "api_p95": percentile(api_times, 95),
-        "bare_p50": percentile(bare_times, 50), "bare_p95": percentile(bare_times, 95),
+        "api_p50": percentile(api_times, 50),
+        "api_p95": percentile(api_times, 95),
+        "bare_p50": percentile(bare_times, 50),
+        "bare_p95": percentile(bare_times, 95),
         "api_overhead_p50": round(statistics.median(api_times) / statistics.median(bare_times) - 1, 3),
     }
 

@@ -43,8 +43,10 @@ def train_colours(api: requests.Session, url: str) -> str:
         label = api.post(url + "recognition/v2/label", json={"name": name}).json()
         api.post(url + f"recognition/v2/task/{task['id']}/add-label", json={"label_id": label["id"]})
         for index in range(20):
-            image = api.post(url + "recognition/v2/training-image",
-                             json={"base64": colour_jpeg(index * 3 + channel, channel, 64), "noresize": True}).json()
+            image = api.post(
+                url + "recognition/v2/training-image",
+                json={"base64": colour_jpeg(index * 3 + channel, channel, 64), "noresize": True},
+            ).json()
             api.post(url + f"recognition/v2/training-image/{image['id']}/add-label", json={"label_id": label["id"]})
     answer = api.post(url + f"recognition/v2/task/{task['id']}/train").json()
     assert "job" in answer, answer
@@ -100,12 +102,21 @@ def main() -> None:
         runs.append(run)
     api.delete(url + f"flows/v2/flow/{flow['id']}/")
 
-    median = {name: {q: statistics.median(run[name][q] for run in runs) for q in ("p50", "p95")}
-              for name in ("classify", "flow")}
+    median = {
+        name: {q: statistics.median(run[name][q] for run in runs) for q in ("p50", "p95")}
+        for name in ("classify", "flow")
+    }
     # each run pairs the two endpoints under the same load, so its ratio is the robust number
     overhead = statistics.median(run["overhead_p50"] for run in runs)
-    report = {"task": task_id, "payload": f"1 record, {args.side}x{args.side} JPEG", "calls_per_run": args.calls,
-              "runs": runs, "median_ms": median, "overhead_p50": overhead, "target_met": overhead < 0.10}
+    report = {
+        "task": task_id,
+        "payload": f"1 record, {args.side}x{args.side} JPEG",
+        "calls_per_run": args.calls,
+        "runs": runs,
+        "median_ms": median,
+        "overhead_p50": overhead,
+        "target_met": overhead < 0.10,
+    }
     print(json.dumps(report, indent=2))
 
 

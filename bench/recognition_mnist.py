@@ -51,7 +51,8 @@ def png_base64(pixels: np.ndarray) -> str:
 def jpeg_base64(pixels: np.ndarray, side: int) -> str:
     buffer = io.BytesIO()
     Image.fromarray(pixels, "L").convert("RGB").resize((side, side), Image.Resampling.BICUBIC).save(
-        buffer, format="JPEG", quality=90)
+        buffer, format="JPEG", quality=90
+    )
     return base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -66,8 +67,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--latency-calls", type=int, default=60)
     parser.add_argument("--task", help="measure latency only, on this already trained task")
-    parser.add_argument("--latency-side", type=int, default=0,
-                        help="classify the digits enlarged to this many pixels as JPEG (photo-sized payloads)")
+    parser.add_argument(
+        "--latency-side",
+        type=int,
+        default=0,
+        help="classify the digits enlarged to this many pixels as JPEG (photo-sized payloads)",
+    )
     args = parser.parse_args()
     api = requests.Session()
     api.headers["Authorization"] = f"Token {args.token}"
@@ -81,18 +86,23 @@ def main() -> None:
     else:
         task = train_on_mnist(api, url, payloads, digits, args.threads, report)
     model = api.get(url + f"recognition/v2/model?task={task['id']}").json()["results"][0]
-    report.update(accuracy=model["metrics"].get("accuracy"), validation_size=model["metrics"].get("validation_size"),
-                  training_seconds=round(model["training_seconds"], 1), arch=model["arch"],
-                  image_size=model["image_size"])
+    report.update(
+        accuracy=model["metrics"].get("accuracy"),
+        validation_size=model["metrics"].get("validation_size"),
+        training_seconds=round(model["training_seconds"], 1),
+        arch=model["arch"],
+        image_size=model["image_size"],
+    )
     if args.latency_side:
-        payloads = [jpeg_base64(image, args.latency_side) for image in images[:10 * args.latency_calls]]
+        payloads = [jpeg_base64(image, args.latency_side) for image in images[: 10 * args.latency_calls]]
         report["latency_payload"] = f"{args.latency_side}x{args.latency_side} JPEG"
     report["latency_ms"] = latency(api, url, task, model, payloads, args.latency_calls)
     print(json.dumps(report, indent=2))
 
 
-def train_on_mnist(api: requests.Session, url: str, payloads: list[str], digits: np.ndarray, threads: int,
-                   report: dict) -> dict:
+def train_on_mnist(
+    api: requests.Session, url: str, payloads: list[str], digits: np.ndarray, threads: int, report: dict
+) -> dict:
     """Upload the digits as PNGs with their labels, train with the defaults and wait for version 1."""
     task = api.post(url + "recognition/v2/task", json={"name": f"mnist-bench-{int(time.time())}"}).json()
     labels = []
@@ -132,7 +142,7 @@ def latency(api: requests.Session, url: str, task: dict, model: dict, payloads: 
     api_times: dict[int, list[float]] = {1: [], 10: []}
     for size in (1, 10):
         for call in range(calls):
-            records = [{"_base64": text} for text in sample[call * size:(call + 1) * size]]
+            records = [{"_base64": text} for text in sample[call * size : (call + 1) * size]]
             t0 = time.perf_counter()
             result = api.post(url + "recognition/v2/classify", json={"task_id": task["id"], "records": records})
             api_times[size].append(time.perf_counter() - t0)
@@ -153,7 +163,7 @@ def latency(api: requests.Session, url: str, task: dict, model: dict, payloads: 
     for size in (1, 10):
         for call in range(calls):
             t0 = time.perf_counter()
-            predictor.predict([decode_base64(text).image for text in sample[call * size:(call + 1) * size]])
+            predictor.predict([decode_base64(text).image for text in sample[call * size : (call + 1) * size]])
             bare_times[size].append(time.perf_counter() - t0)
 
     return {

@@ -37,16 +37,24 @@ def main() -> None:
     parser.add_argument("--records", type=int, nargs="+", default=[10_000, 100_000])
     args = parser.parse_args()
     user, _ = create_api_user(username=f"bench-{time.time_ns()}")
-    collection = Collection.objects.create(workspace=user.owned_workspaces.get(is_default=True), key="filters",
-                                           dimension=128)
+    collection = Collection.objects.create(
+        workspace=user.owned_workspaces.get(is_default=True), key="filters", dimension=128
+    )
     vector = bytes(128 * 4)
     for count in args.records:
         CollectionRecord.objects.filter(collection=collection).delete()
-        CollectionRecord.objects.bulk_create([
-            CollectionRecord(collection=collection, key=str(i), vector=vector,
-                             fields={"shop": f"s{i % 50}", "price": i % 1000, "name": f"product {i}"})
-            for i in range(count)
-        ], batch_size=2000)
+        CollectionRecord.objects.bulk_create(
+            [
+                CollectionRecord(
+                    collection=collection,
+                    key=str(i),
+                    vector=vector,
+                    fields={"shop": f"s{i % 50}", "price": i % 1000, "name": f"product {i}"},
+                )
+                for i in range(count)
+            ],
+            batch_size=2000,
+        )
         for query in ({"shop": "s3", "price": {"$lt": 500}}, {"price": {"$lt": 500}}):
             times = []
             for _ in range(5):

@@ -29,7 +29,6 @@ import io
 import json
 import sys
 import time
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,8 +42,22 @@ from training.retrieval import retrieval_metrics  # noqa: E402
 from training.spec import EmbeddingSample  # noqa: E402
 from training.split import split_groups  # noqa: E402
 
-PHOTOS = ["astronaut", "camera", "coffee", "hubble_deep_field", "ihc", "motorcycle_left", "retina", "brick",
-          "grass", "page", "chelsea", "coins", "rocket", "gravel"]
+PHOTOS = [
+    "astronaut",
+    "camera",
+    "coffee",
+    "hubble_deep_field",
+    "ihc",
+    "motorcycle_left",
+    "retina",
+    "brick",
+    "grass",
+    "page",
+    "chelsea",
+    "coins",
+    "rocket",
+    "gravel",
+]
 HELD_OUT = {"chelsea", "coins", "rocket", "gravel"}
 REGION_FRACTION = 0.25  # of the photo's shorter side
 MIN_REGION_STD = 20.0  # no flat regions (sky, black borders): their views match anything flat
@@ -68,7 +81,7 @@ def regions(photo: Image.Image, count: int, rng: np.random.Generator) -> list[tu
         y = rng.uniform(0.7 * side, photo.height - 0.7 * side)
         if any(abs(x - fx) < 0.5 * side and abs(y - fy) < 0.5 * side for fx, fy, _ in found):
             continue
-        patch = grey[int(y - side / 2):int(y + side / 2), int(x - side / 2):int(x + side / 2)]
+        patch = grey[int(y - side / 2) : int(y + side / 2), int(x - side / 2) : int(x + side / 2)]
         if patch.std() < MIN_REGION_STD:
             continue
         found.append((x, y, side))
@@ -106,14 +119,21 @@ def build_items(items: int, views: int, size: int, seed: int) -> list[dict]:
     for name, photo in photos.items():
         count = max(4, round(items * area[name] / sum(area.values())))
         for number, region in enumerate(regions(photo, count, rng)):
-            result.append({"name": f"{name}-{number}", "photo": name, "test": name in HELD_OUT,
-                           "views": [view(photo, region, size, rng) for _ in range(views)]})
+            result.append(
+                {
+                    "name": f"{name}-{number}",
+                    "photo": name,
+                    "test": name in HELD_OUT,
+                    "views": [view(photo, region, size, rng) for _ in range(views)],
+                }
+            )
     return result
 
 
 def upload(api: requests.Session, url: str, payload: bytes) -> str:
-    answer = api.post(url + "recognition/v2/training-image",
-                      json={"base64": base64.b64encode(payload).decode(), "noresize": True}).json()
+    answer = api.post(
+        url + "recognition/v2/training-image", json={"base64": base64.b64encode(payload).decode(), "noresize": True}
+    ).json()
     return answer.get("id") or answer["detail"].split("image ID: ")[1].rstrip(").")  # a duplicate: its id
 
 
@@ -133,9 +153,14 @@ def main() -> None:
     sim = url + "similarity/training/v2/"
 
     items = build_items(args.items, args.views, args.size, args.seed)
-    report: dict = {"items": len(items), "views": args.views, "size": args.size,
-                    "test_items": sum(item["test"] for item in items), "photos": len(PHOTOS),
-                    "held_out_photos": sorted(HELD_OUT)}
+    report: dict = {
+        "items": len(items),
+        "views": args.views,
+        "size": args.size,
+        "test_items": sum(item["test"] for item in items),
+        "photos": len(PHOTOS),
+        "held_out_photos": sorted(HELD_OUT),
+    }
     started = time.perf_counter()
     with ThreadPoolExecutor(args.threads) as pool:
         for item in items:
@@ -145,8 +170,9 @@ def main() -> None:
     stamp = int(time.time())
     kind = api.post(sim + "type", json={"name": f"regions-{stamp}"}).json()
     for item in items:
-        group = api.post(sim + "group", json={"name": item["name"], "type": kind["id"],
-                                              "test_group": item["test"]}).json()
+        group = api.post(
+            sim + "group", json={"name": item["name"], "type": kind["id"], "test_group": item["test"]}
+        ).json()
         api.post(sim + f"group/{group['id']}/add-images", json={"images": item["ids"]}).raise_for_status()
         item["group"] = group["id"]
     task = api.post(sim + "task", json={"name": f"retrieval-bench-{stamp}"}).json()
@@ -165,30 +191,45 @@ def main() -> None:
     assert job["state"] == "succeeded", job
     model = api.get(sim + f"model?task={task['id']}").json()["results"][0]
     metrics = model["metrics"]
-    report.update(task=task["id"], arch=model["arch"], image_size=model["image_size"],
-                  training_seconds=round(model["training_seconds"], 1), epochs_run=metrics.get("epochs_run"),
-                  best_epoch=metrics.get("best_epoch"), evaluated_on=metrics.get("evaluated_on"))
-    report["version_metrics"] = {name: summary(scores) for name, scores in
-                                 (("validation", metrics), ("test", metrics.get("test", {})))}
+    report.update(
+        task=task["id"],
+        arch=model["arch"],
+        image_size=model["image_size"],
+        training_seconds=round(model["training_seconds"], 1),
+        epochs_run=metrics.get("epochs_run"),
+        best_epoch=metrics.get("best_epoch"),
+        evaluated_on=metrics.get("evaluated_on"),
+    )
+    report["version_metrics"] = {
+        name: summary(scores) for name, scores in (("validation", metrics), ("test", metrics.get("test", {})))
+    }
     report["api_retrieval"] = api_retrieval(api, url, task["id"], held_out_sets(items), stamp)
     print(json.dumps(report, indent=2))
 
 
 def summary(scores: dict) -> dict:
     keys = ("precision_at_1", "recall_at_5", "map_at_r")
-    return {"groups": scores.get("groups"), "queries": scores.get("queries"),
-            "trained": {k: round(scores[k], 3) for k in keys if k in scores},
-            "baseline": {k: round(scores["baseline"][k], 3) for k in keys if k in scores.get("baseline", {})}}
+    return {
+        "groups": scores.get("groups"),
+        "queries": scores.get("queries"),
+        "trained": {k: round(scores[k], 3) for k in keys if k in scores},
+        "baseline": {k: round(scores["baseline"][k], 3) for k in keys if k in scores.get("baseline", {})},
+    }
 
 
 def held_out_sets(items: list[dict]) -> dict[str, list[tuple[str, str, bytes]]]:
     """(image id, group, JPEG) of the worker's validation groups (same split, seed 0) and of the test groups."""
-    samples = [EmbeddingSample(image_id=image_id, path="", group=item["group"], test=item["test"])
-               for item in items for image_id in item["ids"]]
+    samples = [
+        EmbeddingSample(image_id=image_id, path="", group=item["group"], test=item["test"])
+        for item in items
+        for image_id in item["ids"]
+    ]
     split = split_groups(samples)
     payload = {image_id: jpeg for item in items for image_id, jpeg in zip(item["ids"], item["views"], strict=True)}
-    return {name: [(s.image_id, s.group, payload[s.image_id]) for s in getattr(split, name)]
-            for name in ("validation", "test")}
+    return {
+        name: [(s.image_id, s.group, payload[s.image_id]) for s in getattr(split, name)]
+        for name in ("validation", "test")
+    }
 
 
 def api_retrieval(api: requests.Session, url: str, task_id: str, sets: dict, stamp: int) -> dict:
@@ -199,22 +240,29 @@ def api_retrieval(api: requests.Session, url: str, task_id: str, sets: dict, sta
         result[name] = {"images": len(images)}
         for embedder, task in (("generic", None), ("trained", task_id)):
             key = f"bench-{name}-{embedder}-{stamp}"
-            api.post(url + "similarity/training/v2/collection", json={"key": key, "name": key, "task": task}
-                     ).raise_for_status()
+            api.post(
+                url + "similarity/training/v2/collection", json={"key": key, "name": key, "task": task}
+            ).raise_for_status()
             headers = {"collection-id": key}
             for start in range(0, len(images), 50):
-                records = [{"_id": image_id, "_base64": base64.b64encode(jpeg).decode()}
-                           for image_id, _, jpeg in images[start:start + 50]]
-                answer = api.post(url + "similarity/custom/v2/insert", json={"records": records},
-                                  headers=headers).json()
+                records = [
+                    {"_id": image_id, "_base64": base64.b64encode(jpeg).decode()}
+                    for image_id, _, jpeg in images[start : start + 50]
+                ]
+                answer = api.post(
+                    url + "similarity/custom/v2/insert", json={"records": records}, headers=headers
+                ).json()
                 assert not answer["skipped_records"], answer["skipped_records"][:1]
             rankings = {}
             for image_id in groups:
                 r = sum(g == groups[image_id] for g in groups.values()) - 1
                 if r < 1:
                     continue
-                answer = api.post(url + "similarity/custom/v2/visualKNN", headers=headers,
-                                  json={"query_record": {"_id": image_id}, "k": r + 1}).json()
+                answer = api.post(
+                    url + "similarity/custom/v2/visualKNN",
+                    headers=headers,
+                    json={"query_record": {"_id": image_id}, "k": r + 1},
+                ).json()
                 rankings[image_id] = [hit["_id"] for hit in answer["answer_records"] if hit["_id"] != image_id][:r]
             result[name][embedder] = ranking_scores(rankings, groups)
         result[name]["trained_descriptor_check"] = descriptor_check(api, url, task_id, images)
@@ -227,17 +275,21 @@ def ranking_scores(rankings: dict[str, list[str]], groups: dict[str, str]) -> di
         hits = np.array([groups[key] == groups[query] for key in found], dtype=float)
         first.append(hits[0])
         precisions.append(float((np.cumsum(hits) / np.arange(1, len(hits) + 1) * hits).sum() / len(hits)))
-    return {"precision_at_1": round(float(np.mean(first)), 3), "map_at_r": round(float(np.mean(precisions)), 3),
-            "queries": len(rankings)}
+    return {
+        "precision_at_1": round(float(np.mean(first)), 3),
+        "map_at_r": round(float(np.mean(precisions)), 3),
+        "queries": len(rankings),
+    }
 
 
 def descriptor_check(api: requests.Session, url: str, task_id: str, images: list) -> dict:
     """The same metrics from ``similarity/training/v2/descriptor`` vectors (10 records per request)."""
     vectors = []
     for start in range(0, len(images), 10):
-        records = [{"_base64": base64.b64encode(jpeg).decode()} for _, _, jpeg in images[start:start + 10]]
-        answer = api.post(url + "similarity/training/v2/descriptor",
-                          json={"task_id": task_id, "version": None, "records": records}).json()
+        records = [{"_base64": base64.b64encode(jpeg).decode()} for _, _, jpeg in images[start : start + 10]]
+        answer = api.post(
+            url + "similarity/training/v2/descriptor", json={"task_id": task_id, "version": None, "records": records}
+        ).json()
         vectors += [record["_descriptor"] for record in answer["records"]]
     scores = retrieval_metrics(np.array(vectors, dtype=np.float32), [group for _, group, _ in images])
     return {"precision_at_1": round(scores["precision_at_1"], 3), "map_at_r": round(scores["map_at_r"], 3)}

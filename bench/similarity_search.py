@@ -44,8 +44,10 @@ def main() -> None:
 
     started = time.perf_counter()
     for start in range(0, args.records, 1000):
-        batch = [{"_id": str(i), "_descriptor": vectors[i].tolist(), "n": i} for i in range(start, min(start + 1000,
-                                                                                                    args.records))]
+        batch = [
+            {"_id": str(i), "_descriptor": vectors[i].tolist(), "n": i}
+            for i in range(start, min(start + 1000, args.records))
+        ]
         answer = api.post(url + "insert", json={"records": batch}).json()
         assert not answer["skipped_records"], answer["skipped_records"][:1]
     insert_seconds = time.perf_counter() - started
@@ -68,13 +70,20 @@ def main() -> None:
     def ms(values: list[float], q: int) -> float:
         return round(float(np.percentile(values, q)) * 1000, 2)
 
-    print(json.dumps({
-        "records": args.records, "dimension": args.dimension, "insert_seconds": round(insert_seconds, 1),
-        "end_to_end_ms": {"p50": ms(end_to_end, 50), "p95": ms(end_to_end, 95)},
-        "server_ms": {"p50": ms(server, 50), "p95": ms(server, 95)},
-        "numpy_ms": {"p50": ms(numpy_times, 50), "p95": ms(numpy_times, 95)},
-        "recall_at_10": round(hits / (10 * len(queries)), 4),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "records": args.records,
+                "dimension": args.dimension,
+                "insert_seconds": round(insert_seconds, 1),
+                "end_to_end_ms": {"p50": ms(end_to_end, 50), "p95": ms(end_to_end, 95)},
+                "server_ms": {"p50": ms(server, 50), "p95": ms(server, 95)},
+                "numpy_ms": {"p50": ms(numpy_times, 50), "p95": ms(numpy_times, 95)},
+                "recall_at_10": round(hits / (10 * len(queries)), 4),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -54,6 +54,11 @@ class ModelCache(Generic[T]):
                     self._values.popitem(last=False)
             return value
 
+    def discard(self, key: str) -> None:
+        """Forget ``key`` (its value went stale); the next `get` loads it again."""
+        with self._lock:
+            self._values.pop(key, None)
+
     def clear(self) -> None:
         """Drop every value (loads in progress still complete and are cached)."""
         with self._lock:

@@ -68,16 +68,20 @@ class ClassificationPredictor:
         if self.task_type == "regression":
             target = self.manifest["target"]
             values = outputs * target["std"] + target["mean"]
-            return [[{"label": label, "value": float(value)} for label, value in zip(self.labels, row, strict=True)]
-                    for row in values]
+            return [
+                [{"label": label, "value": float(value)} for label, value in zip(self.labels, row, strict=True)]
+                for row in values
+            ]
         if self.task_type == "multi_class":
             exp = np.exp(outputs - outputs.max(axis=1, keepdims=True))
             return [self._ranked(row) for row in exp / exp.sum(axis=1, keepdims=True)]
         thresholds = self.manifest.get("thresholds", {})
         probs = np.exp(-np.logaddexp(0.0, -outputs))  # sigmoid without overflow
         return [
-            [entry | {"passed": entry["prob"] >= thresholds.get(entry["label"], DEFAULT_THRESHOLD)}
-             for entry in self._ranked(row)]
+            [
+                entry | {"passed": entry["prob"] >= thresholds.get(entry["label"], DEFAULT_THRESHOLD)}
+                for entry in self._ranked(row)
+            ]
             for row in probs
         ]
 

@@ -52,3 +52,10 @@ def shared_descriptor(*, num_threads: int | None = None) -> GenericDescriptor:
         if _shared is None:
             _shared = GenericDescriptor(num_threads=num_threads)
     return _shared
+
+
+def generic_embeddings(images: Sequence[Image.Image], *, num_threads: int | None = None) -> np.ndarray:
+    """The untrained descriptor of each image as float32 (N, 1280)."""
+    if not images:
+        return np.zeros((0, DIMENSION), dtype=np.float32)
+    return np.asarray(shared_descriptor(num_threads=num_threads).describe(images), dtype=np.float32)

@@ -80,21 +80,27 @@ class DetectionPredictor:
         batch /= 255.0
         step = BATCH if self.batched else 1
         name = self.session.get_inputs()[0].name
-        outputs = np.concatenate([self.session.run(None, {name: batch[i:i + step]})[0]
-                                  for i in range(0, len(batch), step)])
-        return [self._detections(output, image.size, placement, keep_prob)
-                for output, image, (_, *placement) in zip(outputs, images, boxed, strict=True)]
+        outputs = np.concatenate(
+            [self.session.run(None, {name: batch[i : i + step]})[0] for i in range(0, len(batch), step)]
+        )
+        return [
+            self._detections(output, image.size, placement, keep_prob)
+            for output, image, (_, *placement) in zip(outputs, images, boxed, strict=True)
+        ]
 
-    def _detections(self, output: np.ndarray, size: tuple[int, int], placement: Sequence[float],
-                    keep_prob: float) -> list[dict[str, Any]]:
+    def _detections(
+        self, output: np.ndarray, size: tuple[int, int], placement: Sequence[float], keep_prob: float
+    ) -> list[dict[str, Any]]:
         """Decoded boxes moved from the letterboxed square back to the image, clipped to it."""
         boxes, probs, classes = decode(output, keep_prob)
         gain_x, gain_y, left, top = placement
         boxes = (boxes - [left, top, left, top]) / [gain_x, gain_y, gain_x, gain_y]
         boxes = np.clip(boxes, 0, [size[0], size[1], size[0], size[1]])
         labels = self.labels
-        return [{"label": labels[c], "prob": float(p), "bound_box": [int(round(v)) for v in box]}
-                for box, p, c in zip(boxes.tolist(), probs, classes, strict=True)]
+        return [
+            {"label": labels[c], "prob": float(p), "bound_box": [int(round(v)) for v in box]}
+            for box, p, c in zip(boxes.tolist(), probs, classes, strict=True)
+        ]
 
 
 def decode(
@@ -120,8 +126,9 @@ def nms(boxes: np.ndarray, iou: float) -> np.ndarray:
     while order.size:
         best, rest = order[0], order[1:]
         kept.append(best)
-        inter = (np.clip(np.minimum(x1[best], x1[rest]) - np.maximum(x0[best], x0[rest]), 0, None)
-                 * np.clip(np.minimum(y1[best], y1[rest]) - np.maximum(y0[best], y0[rest]), 0, None))
+        inter = np.clip(np.minimum(x1[best], x1[rest]) - np.maximum(x0[best], x0[rest]), 0, None) * np.clip(
+            np.minimum(y1[best], y1[rest]) - np.maximum(y0[best], y0[rest]), 0, None
+        )
         order = rest[inter / (areas[best] + areas[rest] - inter + 1e-9) <= iou]
     return np.asarray(kept, dtype=np.intp)
 

@@ -9,8 +9,6 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from inference.descriptors import DIMENSION as GENERIC_DIMENSION
-from inference.descriptors import shared_descriptor
 from inference.manifest import IncompatibleArtifact, read_manifest
 from inference.onnx import open_session
 from inference.preprocess import to_batch
@@ -46,7 +44,7 @@ class Embedder:
     def dimension(self) -> int:
         return int(self.manifest["dimension"])
 
-    def describe(self, images: Sequence[Image.Image]) -> np.ndarray:
+    def predict(self, images: Sequence[Image.Image]) -> np.ndarray:
         """Embed `images` in one batched run: float32 (N, dimension), each row of unit length."""
         if not images:
             return np.zeros((0, self.dimension), dtype=np.float32)
@@ -55,13 +53,6 @@ class Embedder:
         outputs = outputs.astype(np.float32)
         # the graph normalises already; this only removes float drift
         return outputs / np.maximum(np.linalg.norm(outputs, axis=1, keepdims=True), 1e-12)
-
-
-def generic_embeddings(images: Sequence[Image.Image], *, num_threads: int | None = None) -> np.ndarray:
-    """The untrained descriptor (`inference.descriptors`, ImageNet EfficientNet-Lite0) as float32 (N, 1280)."""
-    if not images:
-        return np.zeros((0, GENERIC_DIMENSION), dtype=np.float32)
-    return np.asarray(shared_descriptor(num_threads=num_threads).describe(images), dtype=np.float32)
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:

@@ -94,7 +94,8 @@ def decode_bytes(
     with _pillow_errors():
         img = None if name else Image.open(io.BytesIO(data))
         if img is None or img.format not in SUPPORTED_FORMATS:
-            raise InvalidImage(f"Unsupported image format: {name or img.format}", code="unsupported_format")
+            shown = name or (img.format if img else None)
+            raise InvalidImage(f"Unsupported image format: {shown}", code="unsupported_format")
         if img.width * img.height > limits.max_pixels:
             raise _too_large(f"Image is {img.width}x{img.height} pixels, more than the limit of {limits.max_pixels}")
         fmt = "JPEG" if img.format == "MPO" else img.format  # MPO: the multi-picture JPEG of phone cameras
@@ -165,7 +166,10 @@ def fetch_url(url: str, policy: UrlPolicy = UrlPolicy()) -> bytes:
             timeout = min(policy.timeout, max(deadline - time.monotonic(), 0.01))
             try:
                 with session.get(
-                    url, stream=True, allow_redirects=False, timeout=timeout,
+                    url,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=timeout,
                     headers={"Accept": "image/*", "Accept-Encoding": "identity"},
                 ) as response:
                     if response.status_code in _REDIRECTS and response.headers.get("Location"):

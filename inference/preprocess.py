@@ -22,14 +22,12 @@ def squash(image: Image.Image, image_size: int) -> np.ndarray:
 
 def normalise(pixels: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
     """Turn uint8 (N, H, W, 3) pixels into the float32 (N, 3, H, W) network input."""
-    batch = pixels.astype(np.float32) / np.float32(255.0)
-    batch = (batch - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    scaled = pixels.astype(np.float32) / np.float32(255.0)
+    batch = (scaled - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
     return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
 
 
-def to_batch(
-    images: Sequence[Image.Image], image_size: int, mean: Sequence[float], std: Sequence[float]
-) -> np.ndarray:
+def to_batch(images: Sequence[Image.Image], image_size: int, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
     """The network input for `images`: squash-resize (bilinear), scale to 0..1, normalise per channel.
 
     Returns:
@@ -58,7 +56,7 @@ def letterbox(image: Image.Image, image_size: int) -> tuple[np.ndarray, float, f
     new_w, new_h = max(round(width * gain), 1), max(round(height * gain), 1)
     left, top = round((image_size - new_w) / 2 - 0.1), round((image_size - new_h) / 2 - 0.1)
     canvas = np.full((image_size, image_size, 3), LETTERBOX_PAD, dtype=np.uint8)
-    canvas[top:top + new_h, left:left + new_w] = _bilinear(pixels, new_w, new_h)
+    canvas[top : top + new_h, left : left + new_w] = _bilinear(pixels, new_w, new_h)
     return canvas, new_w / width, new_h / height, left, top
 
 

@@ -70,7 +70,7 @@ class VectorIndex:
                 grown = np.zeros((max(2 * len(self._vectors), start + len(vectors)), self.dimension), np.float32)
                 grown[:start] = self._vectors[:start]
                 self._vectors = grown
-            self._vectors[start:start + len(vectors)] = vectors
+            self._vectors[start : start + len(vectors)] = vectors
             self._keys.extend(keys)
             self._rows.update((key, start + i) for i, key in enumerate(keys))
             if self.approximate == (len(self._rows) >= self.hnsw_threshold):
@@ -150,12 +150,15 @@ class VectorIndex:
         if k <= 0 or not len(queries):
             return [[] for _ in queries]
         if self.approximate:
-            params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k), sel=selector)
+            # faiss's bundled stubs lack the SWIG parameter classes and their keyword arguments
+            params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k), sel=selector)  # type: ignore[attr-defined]
         else:
-            params = faiss.SearchParameters(sel=selector) if selector is not None else None
+            params = faiss.SearchParameters(sel=selector) if selector is not None else None  # type: ignore[call-arg]
         similarities, ids = _search(self._index, queries, k, params)
-        return [[(self._keys[i], float(1.0 - s)) for s, i in zip(row_s, row_i, strict=True) if i >= 0]
-                for row_s, row_i in zip(similarities, ids, strict=True)]
+        return [
+            [(self._keys[i], float(1.0 - s)) for s, i in zip(row_s, row_i, strict=True) if i >= 0]
+            for row_s, row_i in zip(similarities, ids, strict=True)
+        ]
 
     def _exact(self, queries: np.ndarray, k: int, rows: np.ndarray) -> Hits:
         k = min(k, len(rows))
@@ -170,8 +173,9 @@ class VectorIndex:
         return hits
 
 
-def _search(index: faiss.Index, queries: np.ndarray, k: int, params: faiss.SearchParameters | None
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _search(
+    index: faiss.Index, queries: np.ndarray, k: int, params: faiss.SearchParameters | None
+) -> tuple[np.ndarray, np.ndarray]:
     """`index.search(queries, k, params=params)` through the SWIG call underneath it.
 
     pytorch-metric-learning imports `faiss.contrib.torch_utils`, which replaces `Index.search`
@@ -180,8 +184,9 @@ def _search(index: faiss.Index, queries: np.ndarray, k: int, params: faiss.Searc
     """
     similarities = np.empty((len(queries), k), dtype=np.float32)
     ids = np.empty((len(queries), k), dtype=np.int64)
-    index.search_c(len(queries), faiss.swig_ptr(queries), k, faiss.swig_ptr(similarities), faiss.swig_ptr(ids),
-                   params)
+    index.search_c(  # type: ignore[attr-defined]
+        len(queries), faiss.swig_ptr(queries), k, faiss.swig_ptr(similarities), faiss.swig_ptr(ids), params
+    )
     return similarities, ids
 
 

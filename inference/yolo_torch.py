@@ -77,12 +77,13 @@ class TorchDetector:
         """Per image, `{"label", "prob", "bound_box"}` above `keep_prob`, most probable first."""
         # a square letterbox (rect=False) and RGB->BGR input, exactly what the ONNX predictor feeds the network
         frames = [np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1]) for image in images]
-        results = self.model.predict(frames, imgsz=self.image_size, conf=keep_prob, iou=iou, rect=False,
-                                     device="cpu", verbose=False, save=False)
+        results = self.model.predict(
+            frames, imgsz=self.image_size, conf=keep_prob, iou=iou, rect=False, device="cpu", verbose=False, save=False
+        )
         predictions = []
         for result in results:
             boxes = result.boxes
-            found = [
+            found: list[dict[str, Any]] = [
                 {"label": self.labels[int(c)], "prob": float(p), "bound_box": [int(round(v)) for v in xyxy]}
                 for xyxy, p, c in zip(boxes.xyxy.tolist(), boxes.conf.tolist(), boxes.cls.tolist(), strict=True)
             ]

@@ -87,8 +87,15 @@ def shapes_detector(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainingR
 
     tmp_path = tmp_path_factory.mktemp("shapes_detector")
     samples = shapes_samples(tmp_path / "images", 120, seed=7, negatives=6)
-    spec = DetectionSpec(labels=LABELS, image_size=160, epochs=30, batch_size=8, num_threads=1, device="cpu",
-                         work_dir=str(tmp_path / "work"))
+    spec = DetectionSpec(
+        labels=LABELS,
+        image_size=160,
+        epochs=30,
+        batch_size=8,
+        num_threads=1,
+        device="cpu",
+        work_dir=str(tmp_path / "work"),
+    )
     threads, started = torch.get_num_threads(), time.monotonic()
     result = train_detector(spec, samples, tmp_path / "model")
     torch.set_num_threads(threads)

@@ -12,8 +12,12 @@ from training.spec import Box, DetectionSample
 LABELS = ("rect", "circle")
 
 
-def shapes_image(rng: np.random.Generator, width: int = 160, height: int = 160, objects: int = 2,
-                 ) -> tuple[Image.Image, tuple[Box, ...]]:
+def shapes_image(
+    rng: np.random.Generator,
+    width: int = 160,
+    height: int = 160,
+    objects: int = 2,
+) -> tuple[Image.Image, tuple[Box, ...]]:
     """An image with up to `objects` non-overlapping shapes, 18-45 % of the shorter side, and their boxes."""
     base = rng.integers(40, 200, 3)
     stripes = 30 * np.sin(np.arange(width) / rng.uniform(3, 9))[None, :, None]
@@ -28,8 +32,10 @@ def shapes_image(rng: np.random.Generator, width: int = 160, height: int = 160, 
         w = side if label == "circle" else int(side * rng.uniform(0.6, 1.4))
         x0, y0 = int(rng.integers(0, width - w)), int(rng.integers(0, height - side))
         box = Box(label, x0, y0, x0 + w, y0 + side)
-        if any(box.xmin < b.xmax + 2 and b.xmin < box.xmax + 2 and box.ymin < b.ymax + 2 and b.ymin < box.ymax + 2
-               for b in boxes):
+        if any(
+            box.xmin < b.xmax + 2 and b.xmin < box.xmax + 2 and box.ymin < b.ymax + 2 and b.ymin < box.ymax + 2
+            for b in boxes
+        ):
             continue
         colour = tuple(int(v) for v in rng.integers(0, 256, 3))
         shape = pen.rectangle if label == "rect" else pen.ellipse
@@ -38,8 +44,9 @@ def shapes_image(rng: np.random.Generator, width: int = 160, height: int = 160, 
     return image, tuple(boxes)
 
 
-def shapes_samples(folder: Path, count: int, *, seed: int = 0, size: int = 160, negatives: int = 0,
-                   tests: int = 0) -> list[DetectionSample]:
+def shapes_samples(
+    folder: Path, count: int, *, seed: int = 0, size: int = 160, negatives: int = 0, tests: int = 0
+) -> list[DetectionSample]:
     """`count` images written to `folder`: the first `negatives` have no shapes, the last `tests` are test images."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

@@ -1,8 +1,11 @@
-"""`training/` and `inference/` are pure libraries: they never import Django or the web project."""
+"""`training/` and `inference/` are pure libraries, and the Django apps form layers (`.importlinter`)."""
 
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +45,38 @@ def test_the_checker_catches_a_django_import(tmp_path: Path) -> None:
 
 
 def test_only_the_yolo_adapters_import_ultralytics() -> None:
-    importers = {str(path.relative_to(ROOT)) for path in library_files()
-                 if any(name.split(".")[0] == "ultralytics" for name in imported_modules(path))}
+    importers = {
+        str(path.relative_to(ROOT))
+        for path in library_files()
+        if any(name.split(".")[0] == "ultralytics" for name in imported_modules(path))
+    }
     assert importers == {"training/yolo.py", "inference/yolo_torch.py"}
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_apps_import_only_from_the_layers_below_them() -> None:
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_import_contract_catches_an_upward_import(tmp_path: Path) -> None:
+    for name in ("ximilar_platform", "training", "inference", ".importlinter"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / name)
+    with (tmp_path / "ximilar_platform" / "images" / "models.py").open("a") as module:
+        module.write("\nfrom ximilar_platform.flows import models as flows  # an upward import\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "ximilar_platform.images is not allowed to import ximilar_platform.flows" in result.stdout

@@ -48,6 +48,7 @@ def write_artifact(model: nn.Module, manifest: dict[str, Any], out_dir: Path, ch
         FileExistsError: `out_dir` already exists.
         RuntimeError: The ONNX model does not reproduce the torch outputs.
     """
+
     def fill(staging: Path) -> None:
         cpu_model = model.cpu().eval()
         torch.save(cpu_model.state_dict(), staging / "model.pt")
@@ -63,6 +64,7 @@ def publish_files(files: dict[str, Path], manifest: dict[str, Any], out_dir: Pat
     Raises:
         FileExistsError: `out_dir` already exists.
     """
+
     def fill(staging: Path) -> None:
         for name, source in files.items():
             shutil.copyfile(source, staging / name)
@@ -94,8 +96,14 @@ def export_onnx(model: nn.Module, path: Path, image_size: int) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the legacy exporter announces its own deprecation
         torch.onnx.export(
-            model, (example,), str(path), input_names=["input"], output_names=["output"],
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, opset_version=ONNX_OPSET, dynamo=False,
+            model,
+            (example,),
+            str(path),
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            opset_version=ONNX_OPSET,
+            dynamo=False,
         )
 
 
@@ -107,4 +115,3 @@ def _verify_onnx(model: nn.Module, path: Path, inputs: np.ndarray) -> None:
     difference = float(np.abs(exported - expected).max()) if expected.size else 0.0
     if difference > ONNX_TOLERANCE * max(1.0, float(np.abs(expected).max(initial=0.0))):
         raise RuntimeError(f"The ONNX export differs from the torch model by {difference:.2e}")
-

@@ -70,8 +70,10 @@ def _efficientnet_lite0(num_outputs: int) -> tuple[nn.Module, bool]:
     if pretrained:
         # timm's head init gives logits in the tens on pretrained features; a zero head starts at
         # the uniform guess and spares the backbone the huge first gradients
-        nn.init.zeros_(model.classifier.weight)
-        nn.init.zeros_(model.classifier.bias)
+        head = model.classifier
+        assert isinstance(head, nn.Linear)
+        nn.init.zeros_(head.weight)
+        nn.init.zeros_(head.bias)
     return model, pretrained
 
 

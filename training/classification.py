@@ -45,7 +45,9 @@ ONNX_CHECK_IMAGES = 8
 
 
 def train(
-    spec: TrainingSpec, samples: Sequence[Sample], out_dir: str | Path,
+    spec: TrainingSpec,
+    samples: Sequence[Sample],
+    out_dir: str | Path,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> TrainingResult:
     """Train on `samples` and publish the artifact at `out_dir` (model.onnx, model.pt, manifest.json).
@@ -77,7 +79,8 @@ def train(
     model, pretrained = create_backbone(spec.arch, len(task.outputs), weights_dir=spec.weights_dir)
     data = _load(spec, task, samples, device=device, pretrained=pretrained)
     spec = replace(
-        spec, image_size=data.image_size,
+        spec,
+        image_size=data.image_size,
         epochs=spec.epochs or int(np.clip(round(IMAGES_SEEN / len(data.train.samples)), MIN_EPOCHS, MAX_EPOCHS)),
         learning_rate=spec.learning_rate or LEARNING_RATE,
     )
@@ -86,28 +89,42 @@ def train(
     fitted = fit(model.to(device), task, spec, data.train, watch, deadline=deadline, on_progress=on_progress)
     model.load_state_dict(fitted.state)
     metrics = _evaluate(model, task, data, device) | {
-        "best_epoch": fitted.best_epoch, "epochs_run": fitted.epochs_run, "stopped": fitted.stopped,
+        "best_epoch": fitted.best_epoch,
+        "epochs_run": fitted.epochs_run,
+        "stopped": fitted.stopped,
     }
     sizes = {f"{name}_size": len(getattr(data, name).samples) for name in ("train", "validation", "test")}
     manifest = {
-        "format_version": FORMAT_VERSION, "task_type": spec.task_type, "arch": spec.arch, "labels": task.outputs,
-        "preprocessing": {"image_size": data.image_size, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
-                          "resize": "squash"},
-        **task.manifest_fields(), "pretrained": pretrained, "metrics": metrics, "data_hash": fingerprint,
-        "spec": asdict(spec), **sizes,
+        "format_version": FORMAT_VERSION,
+        "task_type": spec.task_type,
+        "arch": spec.arch,
+        "labels": task.outputs,
+        "preprocessing": {
+            "image_size": data.image_size,
+            "mean": list(IMAGENET_MEAN),
+            "std": list(IMAGENET_STD),
+            "resize": "squash",
+        },
+        **task.manifest_fields(),
+        "pretrained": pretrained,
+        "metrics": metrics,
+        "data_hash": fingerprint,
+        "spec": asdict(spec),
+        **sizes,
     }
     check = normalise(watch.pixels[:ONNX_CHECK_IMAGES], IMAGENET_MEAN, IMAGENET_STD)
     write_artifact(model, manifest, out_dir, check)
-    return TrainingResult(artifact_dir=str(out_dir), metrics=metrics, data_hash=fingerprint,
-                          seconds=time.monotonic() - started, **sizes)
+    return TrainingResult(
+        artifact_dir=str(out_dir), metrics=metrics, data_hash=fingerprint, seconds=time.monotonic() - started, **sizes
+    )
 
 
 @dataclass(frozen=True)
 class _Data:
     image_size: int
-    train: Images
-    validation: Images
-    test: Images
+    train: Images[Sample]
+    validation: Images[Sample]
+    test: Images[Sample]
     unreadable: list[str]
 
 
@@ -127,7 +144,7 @@ def _load(spec: TrainingSpec, task: Task, samples: Sequence[Sample], *, device: 
     task.fit(split.train)
     position = {sample.image_id: i for i, sample in enumerate(readable)}
 
-    def subset(members: list[Sample]) -> Images:
+    def subset(members: list[Sample]) -> Images[Sample]:
         return Images(pixels[[position[s.image_id] for s in members]], members)
 
     return _Data(image_size, subset(split.train), subset(split.validation), subset(split.test), unreadable)

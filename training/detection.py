@@ -62,7 +62,9 @@ def choose_epochs(train_images: int) -> int:
 
 
 def train_detector(
-    spec: DetectionSpec, samples: Sequence[DetectionSample], out_dir: str | Path,
+    spec: DetectionSpec,
+    samples: Sequence[DetectionSample],
+    out_dir: str | Path,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> TrainingResult:
     """Train on `samples` and publish the artifact at `out_dir` (model.onnx, model.pt, manifest.json).
@@ -90,58 +92,93 @@ def train_detector(
         raise TrainingError("A detection task needs at least 1 label.")
     if not any(not s.test for s in samples):
         raise TrainingError("There are no training images.")
-    spec = replace(spec, device=resolve_device(spec.device))
+    device = resolve_device(spec.device)
+    spec = replace(spec, device=device)
     fingerprint = detection_data_hash(spec, samples)
     root = Path(spec.work_dir) if spec.work_dir else None
     if root:
         root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="detection-", dir=root))
     try:
-        cap = _round_up(spec.image_size) if spec.image_size else (
-            CUDA_MAX_SIZE if spec.device.startswith("cuda") else CPU_MAX_SIZE)
+        cap = (
+            _round_up(spec.image_size)
+            if spec.image_size
+            else (CUDA_MAX_SIZE if device.startswith("cuda") else CPU_MAX_SIZE)
+        )
         dataset = export_yolo_dataset(samples, spec.labels, work / "dataset", max_side=cap, seed=spec.seed)
         _check(dataset, spec.labels)
         spec = replace(
-            spec, image_size=_round_up(spec.image_size) if spec.image_size
-            else choose_image_size(dataset.longer_sides, spec.device),
-            epochs=spec.epochs or choose_epochs(len(dataset.split.train)),
+            spec,
+            image_size=_round_up(spec.image_size)
+            if spec.image_size
+            else choose_image_size(dataset.longer_sides, device),
         )
-        spec = replace(spec, patience=spec.patience or max(MIN_PATIENCE, spec.epochs // 4))
+        epochs = spec.epochs or choose_epochs(len(dataset.split.train))
+        spec = replace(spec, epochs=epochs, patience=spec.patience or max(MIN_PATIENCE, epochs // 4))
         fitted = _fit(spec, dataset, work, started, on_progress)
-        sizes = {"train_size": len(dataset.split.train), "validation_size": len(dataset.split.validation),
-                 "test_size": len(dataset.split.test)}
+        sizes = {
+            "train_size": len(dataset.split.train),
+            "validation_size": len(dataset.split.validation),
+            "test_size": len(dataset.split.test),
+        }
         metrics = fitted.validation | {
             "evaluated_on": "validation" if dataset.split.validation else "train",
-            "validation_size": sizes["validation_size"], "unreadable_images": dataset.unreadable,
-            "best_epoch": fitted.best_epoch, "epochs_run": fitted.epochs_run, "stopped": fitted.stopped,
+            "validation_size": sizes["validation_size"],
+            "unreadable_images": dataset.unreadable,
+            "best_epoch": fitted.best_epoch,
+            "epochs_run": fitted.epochs_run,
+            "stopped": fitted.stopped,
         }
         if fitted.test is not None:
             metrics["test"] = fitted.test | {"test_size": sizes["test_size"]}
         manifest = {
-            "format_version": FORMAT_VERSION, "task_type": "detection", "arch": spec.arch, "labels": list(spec.labels),
-            "preprocessing": {"image_size": spec.image_size, "resize": "letterbox"}, "pretrained": fitted.pretrained,
-            "metrics": metrics, "data_hash": fingerprint, "spec": asdict(spec), **sizes,
+            "format_version": FORMAT_VERSION,
+            "task_type": "detection",
+            "arch": spec.arch,
+            "labels": list(spec.labels),
+            "preprocessing": {"image_size": spec.image_size, "resize": "letterbox"},
+            "pretrained": fitted.pretrained,
+            "metrics": metrics,
+            "data_hash": fingerprint,
+            "spec": asdict(spec),
+            **sizes,
         }
         publish_files({"model.onnx": fitted.onnx, "model.pt": fitted.weights}, manifest, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return TrainingResult(artifact_dir=str(out_dir), metrics=metrics, data_hash=fingerprint,
-                          seconds=time.monotonic() - started, **sizes)
+    return TrainingResult(
+        artifact_dir=str(out_dir), metrics=metrics, data_hash=fingerprint, seconds=time.monotonic() - started, **sizes
+    )
 
 
-def _fit(spec: DetectionSpec, dataset: YoloDataset, work: Path, started: float,
-         on_progress: Callable[[Progress], None] | None) -> YoloResult:
+def _fit(
+    spec: DetectionSpec,
+    dataset: YoloDataset,
+    work: Path,
+    started: float,
+    on_progress: Callable[[Progress], None] | None,
+) -> YoloResult:
     def report(epoch: int, epochs: int, loss: float, metric: float) -> None:
         if on_progress:
             on_progress(Progress(epoch=epoch, epochs=epochs, loss=loss, metric_name=METRIC_NAME, metric=metric))
 
     assert spec.image_size and spec.epochs and spec.patience and spec.device  # resolved by the caller
     run = YoloRun(
-        arch=spec.arch, data_yaml=dataset.data_yaml, work_dir=work / "runs",
-        config_dir=Path(spec.work_dir, "ultralytics") if spec.work_dir else None, labels=spec.labels,
-        image_size=spec.image_size, epochs=spec.epochs, patience=spec.patience, batch_size=spec.batch_size,
-        seed=spec.seed, device=spec.device, weights_dir=spec.weights_dir, num_threads=spec.num_threads,
-        deadline=started + spec.max_seconds if spec.max_seconds else None, has_test=bool(dataset.split.test),
+        arch=spec.arch,
+        data_yaml=dataset.data_yaml,
+        work_dir=work / "runs",
+        config_dir=Path(spec.work_dir, "ultralytics") if spec.work_dir else None,
+        labels=spec.labels,
+        image_size=spec.image_size,
+        epochs=spec.epochs,
+        patience=spec.patience,
+        batch_size=spec.batch_size,
+        seed=spec.seed,
+        device=spec.device,
+        weights_dir=spec.weights_dir,
+        num_threads=spec.num_threads,
+        deadline=started + spec.max_seconds if spec.max_seconds else None,
+        has_test=bool(dataset.split.test),
     )
     return DETECTORS[spec.arch](run, report)
 

@@ -75,7 +75,12 @@ def label_lines(boxes: Sequence[Box], width: int, height: int, classes: dict[str
 
 
 def export_yolo_dataset(
-    samples: Sequence[DetectionSample], labels: Sequence[str], root: Path, *, max_side: int, seed: int = 0,
+    samples: Sequence[DetectionSample],
+    labels: Sequence[str],
+    root: Path,
+    *,
+    max_side: int,
+    seed: int = 0,
     workers: int = 2,
 ) -> YoloDataset:
     """Decode every image once, write the readable ones under `root` and split them.
@@ -97,14 +102,18 @@ def export_yolo_dataset(
         (root / "images" / name).mkdir(parents=True, exist_ok=True)
         (root / "labels" / name).mkdir(parents=True, exist_ok=True)
         for sample in members:
-            stem, (width, height) = info[sample.image_id]
+            stem, size = info[sample.image_id]
+            assert size is not None  # only readable images are split
+            width, height = size
             os.replace(stem.with_suffix(".jpg"), root / "images" / name / f"{stem.name}.jpg")
             lines = label_lines(sample.boxes, width, height, classes)
             (root / "labels" / name / f"{stem.name}.txt").write_text("".join(f"{line}\n" for line in lines))
     data = {
-        "path": str(root.resolve()), "train": "images/train",
+        "path": str(root.resolve()),
+        "train": "images/train",
         "val": "images/val" if split.validation else "images/train",
-        **({"test": "images/test"} if split.test else {}), "names": dict(enumerate(labels)),
+        **({"test": "images/test"} if split.test else {}),
+        "names": dict(enumerate(labels)),
     }
     data_yaml = root / "data.yaml"
     data_yaml.write_text(json.dumps(data, indent=2))  # JSON is YAML, and needs no YAML writer here

@@ -6,6 +6,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 import torch
@@ -19,14 +20,15 @@ from training.tasks import Task
 PATIENCE = 4
 EVAL_BATCH = 64
 WARMUP_FRACTION = 0.15
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
-class Images:
+class Images(Generic[S]):
     """Squashed uint8 pixels (N, S, S, 3) and their samples, in the same order."""
 
     pixels: np.ndarray
-    samples: Sequence[Sample]
+    samples: Sequence[S]
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,14 @@ class Fitted:
 
 
 def fit(
-    model: nn.Module, task: Task, spec: TrainingSpec, train: Images, watch: Images, *,
-    deadline: float | None = None, on_progress: Callable[[Progress], None] | None = None,
+    model: nn.Module,
+    task: Task,
+    spec: TrainingSpec,
+    train: Images[Sample],
+    watch: Images[Sample],
+    *,
+    deadline: float | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> Fitted:
     """Train `model` in place and return the state of its best epoch on `watch`.
 
@@ -88,8 +96,15 @@ def fit(
         with torch.no_grad():
             watch_loss = float(criterion(torch.from_numpy(outputs).to(device), watch_targets))
         if on_progress is not None:
-            on_progress(Progress(epoch=epoch, epochs=epochs, loss=round(float(np.mean(losses)), 5),
-                                 metric_name=name, metric=round(value, 5)))
+            on_progress(
+                Progress(
+                    epoch=epoch,
+                    epochs=epochs,
+                    loss=round(float(np.mean(losses)), 5),
+                    metric_name=name,
+                    metric=round(value, 5),
+                )
+            )
         if (improvement, -watch_loss) > best_key:
             best_key, best_epoch, stale, state = (improvement, -watch_loss), epoch, 0, copy_state(model)
         else:
@@ -107,14 +122,14 @@ def predict(model: nn.Module, pixels: np.ndarray, device: str) -> np.ndarray:
     chunks = []
     with torch.inference_mode():
         for start in range(0, len(pixels), EVAL_BATCH):
-            batch = normalise(pixels[start:start + EVAL_BATCH], IMAGENET_MEAN, IMAGENET_STD)
+            batch = normalise(pixels[start : start + EVAL_BATCH], IMAGENET_MEAN, IMAGENET_STD)
             chunks.append(model(torch.from_numpy(batch).to(device)).float().cpu().numpy())
     return np.concatenate(chunks)
 
 
 def _batches(count: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
     order = rng.permutation(count)
-    batches = [order[start:start + batch_size] for start in range(0, count, batch_size)]
+    batches = [order[start : start + batch_size] for start in range(0, count, batch_size)]
     if len(batches[-1]) == 1:  # BatchNorm cannot train on a single image: lend it one more
         batches[-1] = np.append(batches[-1], order[0])
     return batches

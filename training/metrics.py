@@ -31,8 +31,12 @@ def classification_metrics(
     }
     wrong = np.flatnonzero(predicted != truth)
     failed = [
-        {"image_id": image_ids[k], "true_label": labels[truth[k]], "predicted_label": labels[predicted[k]],
-         "prob": _round(probs[k, predicted[k]])}
+        {
+            "image_id": image_ids[k],
+            "true_label": labels[truth[k]],
+            "predicted_label": labels[predicted[k]],
+            "prob": _round(probs[k, predicted[k]]),
+        }
         for k in wrong[np.argsort(-probs[wrong, predicted[wrong]], kind="stable")]
     ]
     return {

@@ -29,9 +29,10 @@ def retrieval_metrics(embeddings: np.ndarray, groups: Sequence[str]) -> dict[str
     if not len(queries):
         return {"precision_at_1": 0.0, **{f"recall_at_{k}": 0.0 for k in RECALL_KS}, "map_at_r": 0.0, "queries": 0}
     vectors = np.asarray(embeddings, dtype=np.float32)
-    first, found, precisions = [], {k: [] for k in RECALL_KS}, []
+    found: dict[int, list[float]] = {k: [] for k in RECALL_KS}
+    first, precisions = [], []
     for start in range(0, len(queries), CHUNK):  # a (chunk, N) similarity block at a time bounds the memory
-        rows = queries[start:start + CHUNK]
+        rows = queries[start : start + CHUNK]
         similarity = vectors[rows] @ vectors.T
         similarity[np.arange(len(rows)), rows] = -np.inf  # a query never retrieves itself
         order = np.argsort(-similarity, axis=1, kind="stable")[:, :-1]
@@ -46,5 +47,6 @@ def retrieval_metrics(embeddings: np.ndarray, groups: Sequence[str]) -> dict[str
     return {
         "precision_at_1": float(np.concatenate(first).mean()),
         **{f"recall_at_{k}": float(np.concatenate(found[k]).mean()) for k in RECALL_KS},
-        "map_at_r": float(np.mean(precisions)), "queries": len(queries),
+        "map_at_r": float(np.mean(precisions)),
+        "queries": len(queries),
     }

@@ -78,7 +78,9 @@ class EmbeddingModel(nn.Module):
 
 
 def train_embedder(
-    spec: EmbeddingSpec, samples: Sequence[EmbeddingSample], out_dir: str | Path,
+    spec: EmbeddingSpec,
+    samples: Sequence[EmbeddingSample],
+    out_dir: str | Path,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> TrainingResult:
     """Train on `samples` and publish the artifact at `out_dir` (model.onnx, model.pt, manifest.json).
@@ -106,28 +108,42 @@ def train_embedder(
     model = EmbeddingModel(backbone)
     data = _load(spec, samples, pretrained=pretrained)
     spec = replace(
-        spec, image_size=data.image_size,
+        spec,
+        image_size=data.image_size,
         epochs=spec.epochs or int(np.clip(round(IMAGES_SEEN / len(data.train.samples)), MIN_EPOCHS, MAX_EPOCHS)),
         learning_rate=spec.learning_rate or LEARNING_RATE,
     )
     deadline = started + spec.max_seconds if spec.max_seconds else None
-    fitted = _fit(model.to(device), head, spec, data, pretrained=pretrained, deadline=deadline,
-                  on_progress=on_progress)
+    fitted = _fit(model.to(device), head, spec, data, pretrained=pretrained, deadline=deadline, on_progress=on_progress)
     model.load_state_dict(fitted.state)
     metrics = _evaluate(model, baseline_model.to(device), data, device) | {
-        "best_epoch": fitted.best_epoch, "epochs_run": fitted.epochs_run, "stopped": fitted.stopped,
+        "best_epoch": fitted.best_epoch,
+        "epochs_run": fitted.epochs_run,
+        "stopped": fitted.stopped,
     }
     sizes = {f"{name}_size": len(getattr(data, name).samples) for name in ("train", "validation", "test")}
     manifest = {
-        "format_version": FORMAT_VERSION, "task_type": "similarity", "arch": spec.arch, "dimension": spec.dimension,
-        "preprocessing": {"image_size": data.image_size, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
-                          "resize": "squash"},
-        "pretrained": pretrained, "metrics": metrics, "data_hash": fingerprint, "spec": asdict(spec), **sizes,
+        "format_version": FORMAT_VERSION,
+        "task_type": "similarity",
+        "arch": spec.arch,
+        "dimension": spec.dimension,
+        "preprocessing": {
+            "image_size": data.image_size,
+            "mean": list(IMAGENET_MEAN),
+            "std": list(IMAGENET_STD),
+            "resize": "squash",
+        },
+        "pretrained": pretrained,
+        "metrics": metrics,
+        "data_hash": fingerprint,
+        "spec": asdict(spec),
+        **sizes,
     }
     check = normalise(data.watch.pixels[:ONNX_CHECK_IMAGES], IMAGENET_MEAN, IMAGENET_STD)
     write_artifact(model, manifest, out_dir, check)
-    return TrainingResult(artifact_dir=str(out_dir), metrics=metrics, data_hash=fingerprint,
-                          seconds=time.monotonic() - started, **sizes)
+    return TrainingResult(
+        artifact_dir=str(out_dir), metrics=metrics, data_hash=fingerprint, seconds=time.monotonic() - started, **sizes
+    )
 
 
 def crop_box(image: Image.Image, box: tuple[float, float, float, float] | None) -> Image.Image | None:
@@ -152,8 +168,11 @@ def load_crops(
         crops = list(pool.map(lambda s: _squashed_crop(s, image_size), samples))
     kept = [sample for sample, crop in zip(samples, crops, strict=True) if crop is not None]
     unreadable = [sample.image_id for sample, crop in zip(samples, crops, strict=True) if crop is None]
-    pixels = np.stack([c for c in crops if c is not None]) if kept else np.zeros((0, image_size, image_size, 3),
-                                                                                   dtype=np.uint8)
+    pixels = (
+        np.stack([c for c in crops if c is not None])
+        if kept
+        else np.zeros((0, image_size, image_size, 3), dtype=np.uint8)
+    )
     return pixels, kept, unreadable
 
 
@@ -181,10 +200,10 @@ def _squashed_crop(sample: EmbeddingSample, image_size: int) -> np.ndarray | Non
 @dataclass(frozen=True)
 class _Data:
     image_size: int
-    train: Images
-    validation: Images
-    test: Images
-    watch: Images  # what epochs are judged on: validation, or train plus the distractors
+    train: Images[EmbeddingSample]
+    validation: Images[EmbeddingSample]
+    test: Images[EmbeddingSample]
+    watch: Images[EmbeddingSample]  # what epochs are judged on: validation, or train plus the distractors
     evaluated_on: str
     unreadable: list[str]
 
@@ -193,8 +212,9 @@ def _load(spec: EmbeddingSpec, samples: Sequence[EmbeddingSample], *, pretrained
     workers = torch.get_num_threads()
     image_size = spec.image_size
     if image_size is None:
-        chosen = sorted((s for s in samples if not s.test),
-                        key=lambda s: hashlib.sha256(s.image_id.encode()).hexdigest())[:SIZE_SAMPLE]
+        chosen = sorted(
+            (s for s in samples if not s.test), key=lambda s: hashlib.sha256(s.image_id.encode()).hexdigest()
+        )[:SIZE_SAMPLE]
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             sides = [min(crop.size) for crop in pool.map(_crop, chosen) if crop is not None]
         image_size = choose_image_size(sides, resolve_device(spec.device), pretrained=pretrained)
@@ -204,7 +224,7 @@ def _load(spec: EmbeddingSpec, samples: Sequence[EmbeddingSample], *, pretrained
         raise TrainingError("Similarity training needs at least 2 groups with 2 or more readable training images.")
     position = {sample.image_id: i for i, sample in enumerate(readable)}
 
-    def subset(members: list[EmbeddingSample]) -> Images:
+    def subset(members: list[EmbeddingSample]) -> Images[EmbeddingSample]:
         return Images(pixels[[position[s.image_id] for s in members]], members)
 
     train, validation = subset(split.train), subset(split.validation)
@@ -224,8 +244,14 @@ class _Fitted:
 
 
 def _fit(
-    model: EmbeddingModel, head: nn.Module, spec: EmbeddingSpec, data: _Data, *, pretrained: bool,
-    deadline: float | None, on_progress: Callable[[Progress], None] | None,
+    model: EmbeddingModel,
+    head: nn.Module,
+    spec: EmbeddingSpec,
+    data: _Data,
+    *,
+    pretrained: bool,
+    deadline: float | None,
+    on_progress: Callable[[Progress], None] | None,
 ) -> _Fitted:
     """Train in place; keep the state of the epoch with the best precision@1 (then MAP@R) on `data.watch`."""
     assert spec.device is not None and spec.epochs is not None and spec.learning_rate is not None
@@ -234,17 +260,20 @@ def _fit(
     labels = torch.tensor([names.index(s.group) for s in data.train.samples])
     m = min(M_PER_GROUP, int(torch.bincount(labels).min()))
     batch_size = max(2 * m, min(spec.batch_size, m * len(names)) // m * m)
-    sampler = samplers.MPerClassSampler(labels, m, batch_size=batch_size,
-                                        length_before_new_iter=max(len(labels), batch_size))
+    sampler = samplers.MPerClassSampler(
+        labels, m, batch_size=batch_size, length_before_new_iter=max(len(labels), batch_size)
+    )
     steps = len(sampler) // batch_size
     loss_fn, miner = losses.MultiSimilarityLoss(), miners.MultiSimilarityMiner(epsilon=MINER_EPSILON)
     head_params = {id(p) for p in head.parameters()}
     body = [p for p in model.parameters() if id(p) not in head_params]
     rates = [spec.learning_rate * (PRETRAINED_LR_FACTOR if pretrained else 1.0), spec.learning_rate]
-    optimizer = torch.optim.AdamW([{"params": body, "lr": rates[0]}, {"params": list(head.parameters()),
-                                                                      "lr": rates[1]}], fused=True)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=rates, total_steps=epochs * steps,
-                                                   pct_start=WARMUP_FRACTION)
+    optimizer = torch.optim.AdamW(
+        [{"params": body, "lr": rates[0]}, {"params": list(head.parameters()), "lr": rates[1]}], fused=True
+    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=rates, total_steps=epochs * steps, pct_start=WARMUP_FRACTION
+    )
     augment = v2.RandomResizedCrop(data.image_size, scale=(0.7, 1.0), antialias=True)
     watch_groups = [s.group for s in data.watch.samples]
     best_key, best_epoch, state = (-math.inf, -math.inf), 0, copy_state(model)
@@ -255,7 +284,7 @@ def _fit(
                 _freeze_batch_norm(model)
             order, epoch_losses = np.array(list(iter(sampler))), []
             for start in range(0, steps * batch_size, batch_size):
-                batch = order[start:start + batch_size]
+                batch = order[start : start + batch_size]
                 embeddings = model(augmented(data.train.pixels[batch], augment).to(device))
                 batch_labels = labels[batch].to(device)
                 loss = loss_fn(embeddings, batch_labels, miner(embeddings, batch_labels))
@@ -268,8 +297,15 @@ def _fit(
                     break
             scores = retrieval_metrics(predict(model, data.watch.pixels, device), watch_groups)
             if on_progress is not None:
-                on_progress(Progress(epoch=epoch, epochs=epochs, loss=round(float(np.mean(epoch_losses)), 5),
-                                     metric_name="precision_at_1", metric=round(float(scores["precision_at_1"]), 5)))
+                on_progress(
+                    Progress(
+                        epoch=epoch,
+                        epochs=epochs,
+                        loss=round(float(np.mean(epoch_losses)), 5),
+                        metric_name="precision_at_1",
+                        metric=round(float(scores["precision_at_1"]), 5),
+                    )
+                )
             if (scores["precision_at_1"], scores["map_at_r"]) > best_key:
                 best_key, best_epoch, state = (scores["precision_at_1"], scores["map_at_r"]), epoch, copy_state(model)
             if deadline is not None and time.monotonic() > deadline:
@@ -280,7 +316,7 @@ def _fit(
 def _evaluate(model: nn.Module, baseline: nn.Module, data: _Data, device: str) -> dict[str, Any]:
     """Retrieval metrics of the trained and the untrained model on the watched set, and on test apart."""
 
-    def scores(images: Images) -> dict[str, Any]:
+    def scores(images: Images[EmbeddingSample]) -> dict[str, Any]:
         groups = [s.group for s in images.samples]
         untrained = predict(baseline, images.pixels, device)
         untrained /= np.maximum(np.linalg.norm(untrained, axis=1, keepdims=True), 1e-12)
@@ -290,7 +326,8 @@ def _evaluate(model: nn.Module, baseline: nn.Module, data: _Data, device: str) -
         }
 
     metrics = scores(data.watch) | {
-        "validation_size": len(data.validation.samples), "evaluated_on": data.evaluated_on,
+        "validation_size": len(data.validation.samples),
+        "evaluated_on": data.evaluated_on,
         "distractors": sum(count == 1 for count in Counter(s.group for s in data.validation.samples).values()),
         "unreadable_images": data.unreadable,
     }
@@ -302,7 +339,7 @@ def _evaluate(model: nn.Module, baseline: nn.Module, data: _Data, device: str) -
 def _reset_head(backbone: nn.Module) -> nn.Linear:
     """The backbone's last linear layer, re-initialised as a random projection (zero-init heads embed nothing)."""
     head = [module for module in backbone.modules() if isinstance(module, nn.Linear)][-1]
-    nn.init.normal_(head.weight, std=head.in_features ** -0.5)
+    nn.init.normal_(head.weight, std=head.in_features**-0.5)
     nn.init.zeros_(head.bias)
     return head
 

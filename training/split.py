@@ -112,8 +112,7 @@ def _movable(sample: Sample, pool: Sequence[Sample], held_out: set[str]) -> bool
     """Whether moving `sample` to the other side leaves each of its tags on its current side."""
     side = sample.image_id in held_out
     return all(
-        sum(tag in other.labels and (other.image_id in held_out) == side for other in pool) > 1
-        for tag in sample.labels
+        sum(tag in other.labels and (other.image_id in held_out) == side for other in pool) > 1 for tag in sample.labels
     )
 
 
@@ -126,9 +125,7 @@ class GroupSplit:
     test: list[EmbeddingSample]
 
 
-def split_groups(
-    samples: Sequence[EmbeddingSample], *, validation_fraction: float = 0.2, seed: int = 0
-) -> GroupSplit:
+def split_groups(samples: Sequence[EmbeddingSample], *, validation_fraction: float = 0.2, seed: int = 0) -> GroupSplit:
     """Hold out about `validation_fraction` of the groups, so validation measures retrieval of unseen items.
 
     A group with any user-marked test image goes wholly to the test set. Among the other
@@ -141,11 +138,13 @@ def split_groups(
     for sample in samples:
         by_group[sample.group].append(sample)
     test_groups = {group for group, members in by_group.items() if any(s.test for s in members)}
-    pairs = sorted((g for g, members in by_group.items() if g not in test_groups and len(members) >= 2),
-                   key=lambda g: hashlib.sha256(f"{seed}:{g}".encode()).hexdigest())
+    pairs = sorted(
+        (g for g, members in by_group.items() if g not in test_groups and len(members) >= 2),
+        key=lambda g: hashlib.sha256(f"{seed}:{g}".encode()).hexdigest(),
+    )
     held_out: set[str] = set()
     if len(pairs) >= MIN_SAMPLES_TO_VALIDATE:
-        held_out = set(pairs[:max(1, round(len(pairs) * validation_fraction))])
+        held_out = set(pairs[: max(1, round(len(pairs) * validation_fraction))])
     singles = {g for g, members in by_group.items() if g not in test_groups and len(members) == 1}
     ordered = sorted(samples, key=lambda s: s.image_id)
     return GroupSplit(

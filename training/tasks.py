@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ class Task(ABC):
     def usable(self, sample: Sample) -> bool:
         """Whether the sample carries a target for this task (others are left out)."""
 
-    def fit(self, train: Sequence[Sample]) -> None:
+    def fit(self, train: Sequence[Sample]) -> None:  # noqa: B027 - an optional hook
         """Learn what the loss needs from the training split; raise TrainingError when it cannot train."""
 
     @abstractmethod
@@ -46,7 +46,7 @@ class Task(ABC):
     def score(self, outputs: np.ndarray, samples: Sequence[Sample]) -> tuple[str, float, float]:
         """(metric name, its value, a number that grows as the model improves) for early stopping."""
 
-    def calibrate(self, outputs: np.ndarray, samples: Sequence[Sample]) -> None:
+    def calibrate(self, outputs: np.ndarray, samples: Sequence[Sample]) -> None:  # noqa: B027 - optional
         """Tune decision settings on held-out outputs (multi_label thresholds)."""
 
     def manifest_fields(self) -> dict[str, Any]:
@@ -71,7 +71,7 @@ class MultiClass(Task):
     def usable(self, sample: Sample) -> bool:
         return sum(label in self.index for label in sample.labels) == 1
 
-    def fit(self, train: Sequence[Sample]) -> None:
+    def fit(self, train: Sequence[Sample]) -> None:  # noqa: B027 - an optional hook
         counts = np.bincount(self._classes(train), minlength=len(self.outputs))
         _require_examples(self.outputs, counts)
         # inverse frequency, so that each label weighs the same in the loss whatever its count
@@ -113,7 +113,7 @@ class MultiLabel(Task):
     def usable(self, sample: Sample) -> bool:
         return any(label in self.known for label in sample.labels)
 
-    def fit(self, train: Sequence[Sample]) -> None:
+    def fit(self, train: Sequence[Sample]) -> None:  # noqa: B027 - an optional hook
         positives = self.matrix(train).sum(axis=0)
         _require_examples(self.outputs, positives)
         # rare tags would otherwise learn to always say "no"
@@ -135,7 +135,7 @@ class MultiLabel(Task):
         f1 = metrics.tagging_metrics(_sigmoid(outputs), self.matrix(samples), self.thresholds, self.outputs)
         return "micro_f1", f1["micro_f1"], f1["micro_f1"]
 
-    def calibrate(self, outputs: np.ndarray, samples: Sequence[Sample]) -> None:
+    def calibrate(self, outputs: np.ndarray, samples: Sequence[Sample]) -> None:  # noqa: B027 - optional
         self.thresholds = metrics.choose_thresholds(_sigmoid(outputs), self.matrix(samples))
 
     def manifest_fields(self) -> dict[str, Any]:
@@ -158,7 +158,7 @@ class Regression(Task):
     def usable(self, sample: Sample) -> bool:
         return sample.value is not None and math.isfinite(sample.value)
 
-    def fit(self, train: Sequence[Sample]) -> None:
+    def fit(self, train: Sequence[Sample]) -> None:  # noqa: B027 - an optional hook
         values = self._values(train)
         self.mean = float(values.mean())
         self.std = float(values.std()) or 1.0  # all values equal: nothing to scale
@@ -183,7 +183,11 @@ class Regression(Task):
         return metrics.regression_metrics(outputs[:, 0] * self.std + self.mean, self._values(samples), self.mean)
 
 
-TASKS: dict[str, type[Task]] = {"multi_class": MultiClass, "multi_label": MultiLabel, "regression": Regression}
+TASKS: dict[str, Callable[[TrainingSpec], Task]] = {
+    "multi_class": MultiClass,
+    "multi_label": MultiLabel,
+    "regression": Regression,
+}
 
 
 def make_task(spec: TrainingSpec) -> Task:

@@ -75,27 +75,51 @@ def train_yolo(run: YoloRun, on_epoch: EpochCallback | None = None) -> YoloResul
 
     local = Path(run.weights_dir, f"{run.arch}.pt") if run.weights_dir else None
     pretrained = local is not None and local.is_file()
-    model = YOLO(str(local.resolve()) if pretrained else f"{run.arch}.yaml", task="detect")
+    model = YOLO(str(local.resolve()) if local is not None and pretrained else f"{run.arch}.yaml", task="detect")
     progress = _Progress(run, on_epoch)
     for event in ("on_train_start", "on_train_epoch_end", "on_fit_epoch_end"):
         model.add_callback(event, getattr(progress, event))
     device = _ultralytics_device(run.device)
-    common = {"imgsz": run.image_size, "batch": run.batch_size, "device": device, "workers": 0, "plots": False,
-              "project": str(run.work_dir.resolve()), "exist_ok": True, "verbose": False}
-    model.train(data=str(run.data_yaml), epochs=run.epochs, patience=run.patience, seed=run.seed, amp=False,
-                name="train", **common)
+    common = {
+        "imgsz": run.image_size,
+        "batch": run.batch_size,
+        "device": device,
+        "workers": 0,
+        "plots": False,
+        "project": str(run.work_dir.resolve()),
+        "exist_ok": True,
+        "verbose": False,
+    }
+    model.train(
+        data=str(run.data_yaml),
+        epochs=run.epochs,
+        patience=run.patience,
+        seed=run.seed,
+        amp=False,
+        name="train",
+        **common,
+    )
     trainer = model.trainer
     best = Path(trainer.best if trainer.best.exists() else trainer.last)
     validation = metrics_of(model.metrics, run.labels)
     test = None
     if run.has_test:
-        test = metrics_of(YOLO(str(best), task="detect").val(data=str(run.data_yaml), split="test", name="test",
-                                                               **common), run.labels)
+        test = metrics_of(
+            YOLO(str(best), task="detect").val(data=str(run.data_yaml), split="test", name="test", **common), run.labels
+        )
     onnx = export_onnx(best, run.image_size)
     _threads(run.num_threads)
     stopped = progress.stopped or ("early_stopping" if progress.epochs_run < trainer.epochs else None)
-    return YoloResult(weights=best, onnx=onnx, validation=validation, test=test, pretrained=pretrained,
-                      epochs_run=progress.epochs_run, best_epoch=int(trainer.stopper.best_epoch), stopped=stopped)
+    return YoloResult(
+        weights=best,
+        onnx=onnx,
+        validation=validation,
+        test=test,
+        pretrained=pretrained,
+        epochs_run=progress.epochs_run,
+        best_epoch=int(trainer.stopper.best_epoch),
+        stopped=stopped,
+    )
 
 
 def metrics_of(results: Any, labels: Sequence[str]) -> dict[str, Any]:
@@ -105,12 +129,22 @@ def metrics_of(results: Any, labels: Sequence[str]) -> dict[str, Any]:
     """
     box = results.box
     per_label = {
-        labels[c]: {"ap50": float(box.ap50[i]), "ap50_95": float(box.ap[i]), "precision": float(box.p[i]),
-                    "recall": float(box.r[i]), "objects": int(results.nt_per_class[c])}
+        labels[c]: {
+            "ap50": float(box.ap50[i]),
+            "ap50_95": float(box.ap[i]),
+            "precision": float(box.p[i]),
+            "recall": float(box.r[i]),
+            "objects": int(results.nt_per_class[c]),
+        }
         for i, c in enumerate(box.ap_class_index)
     }
-    return {"map50": float(box.map50), "map50_95": float(box.map), "precision": float(box.mp),
-            "recall": float(box.mr), "per_label": per_label}
+    return {
+        "map50": float(box.map50),
+        "map50_95": float(box.map),
+        "precision": float(box.mp),
+        "recall": float(box.mr),
+        "per_label": per_label,
+    }
 
 
 def export_onnx(weights: Path, image_size: int) -> Path:
@@ -124,8 +158,17 @@ def export_onnx(weights: Path, image_size: int) -> Path:
     model = YOLO(str(weights), task="detect")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the legacy exporter announces its own deprecation
-        path = Path(model.export(format="onnx", imgsz=image_size, dynamic=True, opset=ONNX_OPSET, simplify=False,
-                                 device="cpu", verbose=False))
+        path = Path(
+            model.export(
+                format="onnx",
+                imgsz=image_size,
+                dynamic=True,
+                opset=ONNX_OPSET,
+                simplify=False,
+                device="cpu",
+                verbose=False,
+            )
+        )
     inputs = np.random.default_rng(0).random((2, 3, image_size, image_size), dtype=np.float32)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (exported,) = session.run(None, {session.get_inputs()[0].name: inputs})
@@ -143,7 +186,8 @@ class _Progress:
 
     def __init__(self, run: YoloRun, on_epoch: EpochCallback | None) -> None:
         self.run, self.on_epoch = run, on_epoch
-        self.trained, self.epochs_run, self.stopped = False, 0, None
+        self.trained, self.epochs_run = False, 0
+        self.stopped: str | None = None
 
     def on_train_start(self, trainer: Any) -> None:
         _threads(self.run.num_threads)  # ultralytics' device selection resets torch's thread count

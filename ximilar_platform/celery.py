@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ximilar_platform.settings")
+
+logger = logging.getLogger(__name__)
 
 app = Celery("ximilar_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -20,3 +24,37 @@ def _create_broker_folders(sender: Celery, **_: object) -> None:
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if key in options:
             os.makedirs(options[key], exist_ok=True)
+
+
+def _sweep() -> None:
+    from ximilar_platform.core.jobs import fail_stale_jobs
+
+    try:
+        failed = fail_stale_jobs()
+    except Exception:  # a database hiccup must not stop the worker; the next sweep retries
+        logger.exception("Sweep of stale jobs failed")
+        return
+    if failed:
+        logger.warning("Failed %d jobs whose worker stopped responding", failed)
+
+
+class StaleJobSweep(bootsteps.StartStopStep):
+    """Every worker fails, every ``JOB_SWEEP_SECONDS``, running jobs whose worker died (at start too).
+
+    Conditional updates make concurrent sweeps of several workers harmless, and no extra
+    process (Celery beat) has to be deployed for it.
+    """
+
+    requires = {"celery.worker.components:Timer"}
+
+    def start(self, worker: Any) -> None:
+        from django.conf import settings
+
+        self.timer = worker.timer.call_repeatedly(settings.JOB_SWEEP_SECONDS, _sweep)
+        worker.timer.call_after(0, _sweep)
+
+    def stop(self, worker: Any) -> None:
+        self.timer.cancel()
+
+
+app.steps["worker"].add(StaleJobSweep)

@@ -46,13 +46,17 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "ximilar_platform.core",
+    "django_filters",
+    # the layers, bottom to top: an app imports only from apps listed before it (.importlinter)
     "ximilar_platform.accounts",
-    "ximilar_platform.recognition",
+    "ximilar_platform.core",
     "ximilar_platform.images",
     "ximilar_platform.training_jobs",
+    "ximilar_platform.serving",
+    "ximilar_platform.recognition",
     "ximilar_platform.detection",
     "ximilar_platform.similarity",
+    "ximilar_platform.collections",
     "ximilar_platform.flows",
 ]
 
@@ -91,9 +95,7 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
 # Persistent connections (checked before reuse): opening one per request cost every API call a
 # connect, which on Postgres is a TCP handshake and an authentication.
 DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
-    )
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True)
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The API server and the worker write to one file: wait for locks instead of failing.
@@ -155,6 +157,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "ximilar_platform.core.api.exceptions.exception_handler",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -221,8 +224,10 @@ TRAINING_IMAGE_SIZE = env_int("TRAINING_IMAGE_SIZE", 0) or None  # 0: chosen fro
 TRAINING_MAX_SECONDS = env_float("TRAINING_MAX_SECONDS", 0) or None
 TRAINING_WEIGHTS_DIR = env_str("TRAINING_WEIGHTS_DIR") or None
 TRAINING_HEARTBEAT_SECONDS = env_float("TRAINING_HEARTBEAT_SECONDS", 10)
-# A running job whose worker sent no heartbeat for this long is failed (worker killed or lost).
+# A running job whose worker sent no heartbeat for this long is failed (worker killed or lost) by the
+# sweep every worker runs every JOB_SWEEP_SECONDS.
 TRAINING_STALE_AFTER = env_float("TRAINING_STALE_AFTER", 300)
+JOB_SWEEP_SECONDS = env_float("JOB_SWEEP_SECONDS", 60)
 TORCH_THREADS = env_int("TORCH_THREADS", 0) or None
 
 # Detection training (same queue and job lifecycle as recognition).
@@ -240,6 +245,7 @@ SIMILARITY_MIN_GROUPS = env_int("SIMILARITY_MIN_GROUPS", 4)
 SIMILARITY_DIMENSION = env_int("SIMILARITY_DIMENSION", 128)
 # Search collections: exact search below this many records, HNSW from it on.
 SEARCH_HNSW_THRESHOLD = env_int("SEARCH_HNSW_THRESHOLD", 50_000)
+SEARCH_INDEX_CACHE_SIZE = env_int("SEARCH_INDEX_CACHE_SIZE", 16)  # collection indexes kept per API process (LRU)
 SEARCH_MAX_K = env_int("SEARCH_MAX_K", 1000)  # k, count and records to rank per request
 SEARCH_MAX_INSERT = env_int("SEARCH_MAX_INSERT", 1000)  # records per insert, update, get or delete
 # A copy of every inserted image (longest side at most this, JPEG) lets a collection move to another

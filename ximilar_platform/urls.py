@@ -14,9 +14,9 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.+)$", views.media, name="media"),
     path("", include("ximilar_platform.accounts.urls")),
     path("", include("ximilar_platform.recognition.urls")),
-    path("", include("ximilar_platform.images.urls")),
     path("", include("ximilar_platform.detection.urls")),
     path("", include("ximilar_platform.similarity.urls")),
+    path("", include("ximilar_platform.collections.urls")),
     path("", include("ximilar_platform.flows.urls")),
     re_path(r"^(?!admin/|static/).*$", views.not_found),
 ]

@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from inference import load_predictor
 from inference.classification import ClassificationPredictor, IncompatibleArtifact
 from inference.preprocess import to_batch
 from training.backbones import create_backbone
@@ -38,14 +39,23 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Image.Im
     return made
 
 
-def trained(task_type: str, labels: tuple[str, ...], images: list[tuple[str, Image.Image]], folder: Path,
-            **extra: Any) -> Path:
+def trained(
+    task_type: str, labels: tuple[str, ...], images: list[tuple[str, Image.Image]], folder: Path, **extra: Any
+) -> Path:
     samples = [
         Sample(image_id=str(i), path=path, labels=(labels[i % len(labels)],), value=float(i % 2) * 5 + 1)
         for i, (path, _) in enumerate(images)
     ]
-    spec = TrainingSpec(task_type=task_type, labels=labels, arch="mobilenet_v3_small", image_size=SIZE, epochs=1,
-                        batch_size=6, num_threads=1, **extra)
+    spec = TrainingSpec(
+        task_type=task_type,
+        labels=labels,
+        arch="mobilenet_v3_small",
+        image_size=SIZE,
+        epochs=1,
+        batch_size=6,
+        num_threads=1,
+        **extra,
+    )
     return Path(train(spec, samples, folder / task_type).artifact_dir)
 
 
@@ -89,8 +99,9 @@ def test_categorizer_lists_every_label_most_probable_first(artifacts: dict[str, 
         assert sorted(entry["label"] for entry in prediction) == ["blue", "red"]
 
 
-def test_tagger_gives_independent_probabilities_and_threshold_decisions(artifacts: dict[str, Path], images: list,
-                                                                       tmp_path: Path) -> None:
+def test_tagger_gives_independent_probabilities_and_threshold_decisions(
+    artifacts: dict[str, Path], images: list, tmp_path: Path
+) -> None:
     artifact = tmp_path / "tagger"
     shutil.copytree(artifacts["multi_label"], artifact)
     manifest = json.loads((artifact / "manifest.json").read_text())
@@ -123,13 +134,15 @@ def test_predictor_describes_its_artifact(artifacts: dict[str, Path]) -> None:
     assert predictor.manifest["format_version"] == 1
 
 
-def test_all_images_go_through_one_forward_pass(artifacts: dict[str, Path], images: list,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_all_images_go_through_one_forward_pass(
+    artifacts: dict[str, Path], images: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
     predictor = ClassificationPredictor(artifacts["multi_class"])
     batches = []
     run = predictor.session.run
-    monkeypatch.setattr(predictor.session, "run", lambda names, feeds: batches.append(feeds["input"].shape) or
-                        run(names, feeds))
+    monkeypatch.setattr(
+        predictor.session, "run", lambda names, feeds: batches.append(feeds["input"].shape) or run(names, feeds)
+    )
     assert len(predictor.predict([image for _, image in images])) == 12
     assert batches == [(12, 3, SIZE, SIZE)]
     assert predictor.predict([]) == []
@@ -142,14 +155,18 @@ def test_to_batch_squashes_scales_and_normalises() -> None:
     assert np.allclose(batch[0, :, 3, 3], [1.0, -2.0, 128 / 255 - 0.5], atol=1e-6)
 
 
-@pytest.mark.parametrize("change", [
-    {"format_version": 2},
-    {"format_version": None},
-    {"task_type": "detection"},
-    {"labels": None},
-])
-def test_an_incompatible_manifest_is_refused(change: dict[str, Any], artifacts: dict[str, Path],
-                                             tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"format_version": 2},
+        {"format_version": None},
+        {"task_type": "detection"},
+        {"labels": None},
+    ],
+)
+def test_an_incompatible_manifest_is_refused(
+    change: dict[str, Any], artifacts: dict[str, Path], tmp_path: Path
+) -> None:
     artifact = tmp_path / "artifact"
     shutil.copytree(artifacts["multi_class"], artifact)
     manifest = json.loads((artifact / "manifest.json").read_text()) | change
@@ -167,3 +184,13 @@ def test_a_missing_or_broken_artifact_is_refused(artifacts: dict[str, Path], tmp
     shutil.copy(artifacts["multi_class"] / "manifest.json", tmp_path / "manifest.json")
     with pytest.raises(IncompatibleArtifact, match="model.onnx"):
         ClassificationPredictor(tmp_path)
+
+
+@pytest.mark.parametrize("task_type", ["multi_class", "multi_label", "regression"])
+def test_load_predictor_serves_each_classification_artifact(
+    task_type: str, artifacts: dict[str, Path], images: list
+) -> None:
+    pictures = [image for _, image in images]
+    loaded = load_predictor(artifacts[task_type], num_threads=1)
+    assert isinstance(loaded, ClassificationPredictor) and loaded.task_type == task_type
+    assert loaded.predict(pictures) == ClassificationPredictor(artifacts[task_type], num_threads=1).predict(pictures)

@@ -35,8 +35,12 @@ def images() -> list[Image.Image]:
 
 
 def matches(found: dict[str, Any], candidates: list[dict[str, Any]], *, pixels: float = 2, prob: float = 0.01) -> bool:
-    return any(c["label"] == found["label"] and abs(c["prob"] - found["prob"]) <= prob
-               and np.abs(np.subtract(c["bound_box"], found["bound_box"])).max() <= pixels for c in candidates)
+    return any(
+        c["label"] == found["label"]
+        and abs(c["prob"] - found["prob"]) <= prob
+        and np.abs(np.subtract(c["bound_box"], found["bound_box"])).max() <= pixels
+        for c in candidates
+    )
 
 
 def test_onnx_and_the_ultralytics_torch_model_find_the_same_boxes(artifact: Path, images: list[Image.Image]) -> None:
@@ -70,8 +74,10 @@ def test_the_served_detector_finds_drawn_shapes_on_images_of_another_size(artifa
     hits = 0
     for (_, (truth,)), found in zip(drawn, predictions, strict=True):
         best = found[0] if found else {"label": None, "bound_box": [0, 0, 0, 0]}
-        hits += best["label"] == truth.label and iou(best["bound_box"], [truth.xmin, truth.ymin, truth.xmax,
-                                                                          truth.ymax]) >= 0.5
+        hits += (
+            best["label"] == truth.label
+            and iou(best["bound_box"], [truth.xmin, truth.ymin, truth.xmax, truth.ymax]) >= 0.5
+        )
     assert hits >= 7
 
 
@@ -89,8 +95,9 @@ def test_keep_prob_filters_detections(artifact: Path, images: list[Image.Image])
     assert predictor.predict([]) == []
 
 
-def test_a_missing_onnx_file_falls_back_to_the_torch_model(artifact: Path, images: list[Image.Image],
-                                                          tmp_path: Path) -> None:
+def test_a_missing_onnx_file_falls_back_to_the_torch_model(
+    artifact: Path, images: list[Image.Image], tmp_path: Path
+) -> None:
     copy = shutil.copytree(artifact, tmp_path / "copy")
     (copy / "model.onnx").unlink()
     predictor = DetectionPredictor(copy)
@@ -98,8 +105,12 @@ def test_a_missing_onnx_file_falls_back_to_the_torch_model(artifact: Path, image
     fallback = predictor.predict(images, keep_prob=LOW)
     onnx = DetectionPredictor(artifact, num_threads=1).predict(images, keep_prob=LOW)
     assert sum(map(len, fallback)) >= 10
-    assert all(matches(found, ours) for theirs, ours in zip(fallback, onnx, strict=True) for found in theirs
-               if found["prob"] >= 2 * LOW)
+    assert all(
+        matches(found, ours)
+        for theirs, ours in zip(fallback, onnx, strict=True)
+        for found in theirs
+        if found["prob"] >= 2 * LOW
+    )
     (copy / "model.pt").unlink()
     with pytest.raises(IncompatibleArtifact, match="model.onnx"):
         DetectionPredictor(copy)

@@ -11,7 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from inference.embedding import Embedder, generic_embeddings
+from inference import load_predictor
+from inference.descriptors import generic_embeddings
+from inference.embedding import Embedder
 from inference.manifest import IncompatibleArtifact
 from training.loop import predict
 from training.similarity import EmbeddingModel, load_crops, train_embedder
@@ -30,8 +32,9 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainingResult, 
             pixels = np.clip(colour + rng.normal(0, 30, (24, 30, 3)), 0, 255).astype(np.uint8)
             Image.fromarray(pixels).save(folder / f"{item}-{view}.png")
             samples.append(EmbeddingSample(f"{item}-{view}", str(folder / f"{item}-{view}.png"), f"g{item}"))
-    spec = EmbeddingSpec(arch="resnet18", dimension=16, image_size=32, epochs=2, batch_size=6, num_threads=1,
-                         device="cpu")
+    spec = EmbeddingSpec(
+        arch="resnet18", dimension=16, image_size=32, epochs=2, batch_size=6, num_threads=1, device="cpu"
+    )
     return train_embedder(spec, samples, tmp_path_factory.mktemp("embedder") / "model"), samples
 
 
@@ -45,10 +48,10 @@ def copy_with_manifest(source: str, target: Path, **changes: object) -> Path:
 def test_embeddings_are_unit_vectors_of_the_manifest_dimension(artifact: tuple[TrainingResult, list]) -> None:
     result, samples = artifact
     embedder = Embedder(result.artifact_dir, num_threads=1)
-    vectors = embedder.describe([Image.open(s.path) for s in samples[:5]])
+    vectors = embedder.predict([Image.open(s.path) for s in samples[:5]])
     assert embedder.dimension == 16 and vectors.shape == (5, 16) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert embedder.describe([]).shape == (0, 16)
+    assert embedder.predict([]).shape == (0, 16)
 
 
 def test_served_embeddings_are_the_trained_models(artifact: tuple[TrainingResult, list]) -> None:
@@ -58,20 +61,24 @@ def test_served_embeddings_are_the_trained_models(artifact: tuple[TrainingResult
     model = EmbeddingModel(create_backbone("resnet18", 16)[0])
     model.load_state_dict(torch.load(Path(result.artifact_dir) / "model.pt", weights_only=True))
     expected = predict(model, load_crops(samples, 32)[0], "cpu")
-    served = Embedder(result.artifact_dir, num_threads=1).describe([Image.open(s.path) for s in samples])
+    served = Embedder(result.artifact_dir, num_threads=1).predict([Image.open(s.path) for s in samples])
     np.testing.assert_allclose(served, expected, atol=1e-4)
-    first = Embedder(result.artifact_dir, num_threads=1).describe([Image.open(samples[0].path)])
+    first = Embedder(result.artifact_dir, num_threads=1).predict([Image.open(samples[0].path)])
     np.testing.assert_allclose(first[0], served[0], atol=1e-5)  # batching does not change a vector
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"format_version": 2}, "format 2"),
-    ({"task_type": "multi_class"}, "not an embedding model"),
-    ({"dimension": 32}, "outputs 16 values"),
-    ({"dimension": None}, "positive dimension"),
-])
-def test_mismatched_manifests_are_incompatible(artifact: tuple[TrainingResult, list], tmp_path: Path,
-                                               changes: dict, message: str) -> None:
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"format_version": 2}, "format 2"),
+        ({"task_type": "multi_class"}, "not an embedding model"),
+        ({"dimension": 32}, "outputs 16 values"),
+        ({"dimension": None}, "positive dimension"),
+    ],
+)
+def test_mismatched_manifests_are_incompatible(
+    artifact: tuple[TrainingResult, list], tmp_path: Path, changes: dict, message: str
+) -> None:
     folder = copy_with_manifest(artifact[0].artifact_dir, tmp_path / "copy", **changes)
     with pytest.raises(IncompatibleArtifact, match=message):
         Embedder(folder)
@@ -88,3 +95,10 @@ def test_generic_embeddings_are_the_untrained_descriptor() -> None:
     assert vectors.shape == (2, 1280) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     assert generic_embeddings([]).shape == (0, 1280)
+
+
+def test_load_predictor_serves_an_embedding_artifact(artifact: tuple[TrainingResult, list]) -> None:
+    result, samples = artifact
+    loaded = load_predictor(result.artifact_dir, num_threads=1)
+    assert isinstance(loaded, Embedder)
+    assert loaded.predict([Image.open(samples[0].path)]).shape == (1, 16)

@@ -74,8 +74,9 @@ def test_allowed_keys_restrict_the_results() -> None:
     subset = [k for k in keys if k in allowed]
     expected = brute_force(subset, vectors[[keys.index(k) for k in subset]], queries, 3)
     assert [[key for key, _ in row] for row in index.search(queries, 3, allowed=allowed)] == expected
-    assert index.search(queries[:1], 3, allowed={"v5"}) == [[("v5", pytest.approx(1 - float(queries[0] @ vectors[5]),
-                                                                                   abs=1e-5))]]
+    assert index.search(queries[:1], 3, allowed={"v5"}) == [
+        [("v5", pytest.approx(1 - float(queries[0] @ vectors[5]), abs=1e-5))]
+    ]
     assert index.search(queries[:1], 3, allowed=set()) == [[]]
 
 

@@ -30,8 +30,9 @@ SIZE = 32
 pytestmark = pytest.mark.usefixtures("restore_torch_threads")
 
 
-def draw(path: Path, rng: np.random.Generator, *, square: bool = False, disc: bool = False,
-         level: float | None = None) -> str:
+def draw(
+    path: Path, rng: np.random.Generator, *, square: bool = False, disc: bool = False, level: float | None = None
+) -> str:
     """Grey noise with a red square and/or a blue disc anywhere; `level` instead sets the brightness."""
     if level is None:
         pixels = rng.integers(60, 140, (SIZE, SIZE, 3))
@@ -48,8 +49,13 @@ def draw(path: Path, rng: np.random.Generator, *, square: bool = False, disc: bo
 
 
 def spec(task_type: str, labels: tuple[str, ...], **overrides: Any) -> TrainingSpec:
-    settings: dict[str, Any] = {"arch": "resnet18", "image_size": SIZE, "epochs": 8, "batch_size": 8,
-                                "num_threads": 1} | overrides
+    settings: dict[str, Any] = {
+        "arch": "resnet18",
+        "image_size": SIZE,
+        "epochs": 8,
+        "batch_size": 8,
+        "num_threads": 1,
+    } | overrides
     return TrainingSpec(task_type=task_type, labels=labels, **settings)
 
 
@@ -62,8 +68,12 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> list[Sample]:
     """20 red squares ("sq") and 20 blue discs ("disc"), plus 2 user test images of each."""
     folder, rng = tmp_path_factory.mktemp("shapes"), np.random.default_rng(0)
     return [
-        Sample(image_id=f"s{i:02d}", path=draw(folder / f"{i}.png", rng, square=i % 2 == 0, disc=i % 2 == 1),
-               labels=("sq" if i % 2 == 0 else "disc",), test=i >= 40)
+        Sample(
+            image_id=f"s{i:02d}",
+            path=draw(folder / f"{i}.png", rng, square=i % 2 == 0, disc=i % 2 == 1),
+            labels=("sq" if i % 2 == 0 else "disc",),
+            test=i >= 40,
+        )
         for i in range(44)
     ]
 
@@ -92,8 +102,9 @@ def test_categorizer_metrics_explain_each_label(categorizer: tuple[TrainingResul
     assert all(set(f) == {"image_id", "true_label", "predicted_label", "prob"} for f in metrics["failed_images"])
 
 
-def test_validation_accuracy_is_what_the_served_artifact_scores(categorizer: tuple[TrainingResult, list],
-                                                                shapes: list[Sample]) -> None:
+def test_validation_accuracy_is_what_the_served_artifact_scores(
+    categorizer: tuple[TrainingResult, list], shapes: list[Sample]
+) -> None:
     result = categorizer[0]
     validation = split_samples(shapes, seed=0).validation
     predictions = ClassificationPredictor(result.artifact_dir).predict([Image.open(s.path) for s in validation])
@@ -115,8 +126,12 @@ def test_artifact_holds_the_models_and_a_complete_manifest(categorizer: tuple[Tr
     manifest = manifest_of(result)
     assert manifest["format_version"] == 1 and manifest["task_type"] == "multi_class"
     assert manifest["arch"] == "resnet18" and manifest["labels"] == ["sq", "disc"]
-    assert manifest["preprocessing"] == {"image_size": SIZE, "mean": [0.485, 0.456, 0.406],
-                                         "std": [0.229, 0.224, 0.225], "resize": "squash"}
+    assert manifest["preprocessing"] == {
+        "image_size": SIZE,
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "resize": "squash",
+    }
     assert manifest["pretrained"] is False and manifest["data_hash"] == result.data_hash
     assert manifest["metrics"] == json.loads(json.dumps(result.metrics))
     assert manifest["spec"]["epochs"] == 8 and manifest["spec"]["device"] in ("cpu", "cuda")
@@ -142,20 +157,24 @@ def test_tagger_learns_tags_beyond_the_all_positive_baseline(tmp_path: Path) -> 
 def test_regression_beats_predicting_the_training_mean(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     levels = rng.random(40)
-    samples = [Sample(f"r{i:02d}", draw(tmp_path / f"{i}.png", rng, level=v), ("bright",), value=float(v * 100))
-               for i, v in enumerate(levels)]
+    samples = [
+        Sample(f"r{i:02d}", draw(tmp_path / f"{i}.png", rng, level=v), ("bright",), value=float(v * 100))
+        for i, v in enumerate(levels)
+    ]
     result = train(spec("regression", ("bright",)), samples, tmp_path / "values")
     metrics, manifest = result.metrics, manifest_of(result)
     assert metrics["mae"] < 0.6 * metrics["baseline_mae"]
     assert {"rmse", "r2"} <= set(metrics)
     assert manifest["labels"] == ["bright"]
-    assert manifest["target"]["mean"] == pytest.approx(np.mean(levels[[int(s.image_id[1:]) for s in samples]]) * 100,
-                                                       abs=15)
+    assert manifest["target"]["mean"] == pytest.approx(
+        np.mean(levels[[int(s.image_id[1:]) for s in samples]]) * 100, abs=15
+    )
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
-def test_every_registered_architecture_builds_trains_and_exports(arch: str, shapes: list[Sample],
-                                                                 tmp_path: Path) -> None:
+def test_every_registered_architecture_builds_trains_and_exports(
+    arch: str, shapes: list[Sample], tmp_path: Path
+) -> None:
     result = train(spec("multi_class", ("sq", "disc"), arch=arch, epochs=1), shapes[:8], tmp_path / arch)
     manifest = manifest_of(result)
     assert manifest["arch"] == arch and manifest["pretrained"] is (arch == "efficientnet_lite0")
@@ -178,8 +197,14 @@ def test_the_artifact_appears_by_one_rename_of_a_complete_directory(
     real_rename = os.rename
 
     def rename(source: str | Path, target: str | Path) -> None:
-        renames.append((Path(source).name, Path(target).name, sorted(p.name for p in Path(source).iterdir()),
-                        Path(target).exists()))
+        renames.append(
+            (
+                Path(source).name,
+                Path(target).name,
+                sorted(p.name for p in Path(source).iterdir()),
+                Path(target).exists(),
+            )
+        )
         real_rename(source, target)
 
     monkeypatch.setattr(artifact.os, "rename", rename)
@@ -187,8 +212,9 @@ def test_the_artifact_appears_by_one_rename_of_a_complete_directory(
     assert renames == [("model.part", "model", ["manifest.json", "model.onnx", "model.pt"], False)]
 
 
-def test_a_failed_export_leaves_nothing_behind(shapes: list[Sample], tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_export_leaves_nothing_behind(
+    shapes: list[Sample], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken_export(*args: object) -> None:
         raise RuntimeError("exporter crashed")
 
@@ -208,15 +234,19 @@ def test_a_handful_of_images_trains_and_is_evaluated_on_train(shapes: list[Sampl
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
     samples = shapes[:4] + [Sample("broken", str(broken), ("sq",))]
-    result = train(spec("multi_class", ("sq", "disc"), arch="mobilenet_v3_small", epochs=2), samples,
-                   tmp_path / "model")
+    result = train(
+        spec("multi_class", ("sq", "disc"), arch="mobilenet_v3_small", epochs=2), samples, tmp_path / "model"
+    )
     assert result.metrics["evaluated_on"] == "train" and result.validation_size == 0
     assert result.train_size == 4 and result.metrics["unreadable_images"] == ["broken"]
 
 
 def test_the_time_budget_stops_training_after_the_current_epoch(shapes: list[Sample], tmp_path: Path) -> None:
-    result = train(spec("multi_class", ("sq", "disc"), arch="mobilenet_v3_small", epochs=20, max_seconds=0.01),
-                   shapes[:10], tmp_path / "model")
+    result = train(
+        spec("multi_class", ("sq", "disc"), arch="mobilenet_v3_small", epochs=20, max_seconds=0.01),
+        shapes[:10],
+        tmp_path / "model",
+    )
     assert (result.metrics["stopped"], result.metrics["epochs_run"]) == ("time_budget", 1)
 
 

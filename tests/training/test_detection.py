@@ -21,8 +21,14 @@ pytestmark = pytest.mark.usefixtures("restore_torch_threads")
 
 
 def spec(tmp_path: Path, **overrides: Any) -> DetectionSpec:
-    settings: dict[str, Any] = {"image_size": 160, "epochs": 2, "batch_size": 8, "num_threads": 1,
-                                "device": "cpu", "work_dir": str(tmp_path / "work")} | overrides
+    settings: dict[str, Any] = {
+        "image_size": 160,
+        "epochs": 2,
+        "batch_size": 8,
+        "num_threads": 1,
+        "device": "cpu",
+        "work_dir": str(tmp_path / "work"),
+    } | overrides
     return DetectionSpec(labels=LABELS, **settings)
 
 
@@ -46,8 +52,9 @@ def block_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrainingResult, list[Progress], list[str],
-                                                                            Path]]:
+def tiny_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TrainingResult, list[Progress], list[str], Path]]:
     """24 readable 160 px images (2 of them test images, 2 negatives) plus one broken file, 2 epochs, offline."""
     tmp_path = tmp_path_factory.mktemp("tiny")
     samples = shapes_samples(tmp_path / "images", 24, negatives=2, tests=2)
@@ -56,8 +63,9 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Trainin
     progress: list[Progress] = []
     with pytest.MonkeyPatch.context() as patch:
         attempts = block_network(patch)
-        result = train_detector(spec(tmp_path, image_size=None), samples, tmp_path / "model",
-                                on_progress=progress.append)
+        result = train_detector(
+            spec(tmp_path, image_size=None), samples, tmp_path / "model", on_progress=progress.append
+        )
     yield result, progress, attempts, tmp_path
 
 
@@ -76,10 +84,15 @@ def test_split_is_deterministic_stratified_and_keeps_test_images_apart() -> None
 
 
 def test_yolo_labels_are_normalised_centre_boxes_clipped_to_the_image() -> None:
-    boxes = (Box("circle", 10, 20, 30, 60), Box("rect", -10, 90, 50, 120), Box("ghost", 0, 0, 5, 5),
-             Box("rect", 40, 40, 40.5, 80))
+    boxes = (
+        Box("circle", 10, 20, 30, 60),
+        Box("rect", -10, 90, 50, 120),
+        Box("ghost", 0, 0, 5, 5),
+        Box("rect", 40, 40, 40.5, 80),
+    )
     assert label_lines(boxes, 200, 100, {"rect": 0, "circle": 1}) == [
-        "1 0.100000 0.400000 0.100000 0.400000", "0 0.125000 0.950000 0.250000 0.100000",
+        "1 0.100000 0.400000 0.100000 0.400000",
+        "0 0.125000 0.950000 0.250000 0.100000",
     ]
 
 
@@ -92,15 +105,21 @@ def test_export_writes_images_label_files_and_a_data_file(tmp_path: Path) -> Non
     first = samples[1]  # img001, the first image with shapes
     split_dir = next(name for name in ("train", "val") if (tmp_path / "ds/labels" / name / "000001.txt").exists())
     assert (tmp_path / "ds/labels" / split_dir / "000001.txt").read_text() == "".join(
-        line + "\n" for line in label_lines(first.boxes, 160, 160, {"rect": 0, "circle": 1}))
-    assert (tmp_path / "ds/labels" / next(n for n in ("train", "val") if (tmp_path / "ds/labels" / n / "000000.txt")
-                                          .exists()) / "000000.txt").read_text() == ""  # the negative image
+        line + "\n" for line in label_lines(first.boxes, 160, 160, {"rect": 0, "circle": 1})
+    )
+    assert (
+        tmp_path
+        / "ds/labels"
+        / next(n for n in ("train", "val") if (tmp_path / "ds/labels" / n / "000000.txt").exists())
+        / "000000.txt"
+    ).read_text() == ""  # the negative image
     assert len(list((tmp_path / "ds/images").rglob("*.jpg"))) == 8 and not list((tmp_path / "ds/pool").iterdir())
     assert dataset.longer_sides == [160] * 8
 
 
-def test_a_tiny_run_publishes_an_artifact_offline(tiny_run: tuple[TrainingResult, list[Progress], list[str],
-                                                                  Path]) -> None:
+def test_a_tiny_run_publishes_an_artifact_offline(
+    tiny_run: tuple[TrainingResult, list[Progress], list[str], Path],
+) -> None:
     result, progress, attempts, tmp_path = tiny_run
     assert attempts == []
     folder = Path(result.artifact_dir)
@@ -135,8 +154,10 @@ def test_nothing_to_train_on_is_a_training_error(tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match="object box"):
         train_detector(spec(tmp_path), negatives, tmp_path / "m")
     with pytest.raises(TrainingError, match="circle"):
-        rects = [replace(s, boxes=tuple(b for b in s.boxes if b.label == "rect"))
-                 for s in shapes_samples(tmp_path / "mix", 12)]
+        rects = [
+            replace(s, boxes=tuple(b for b in s.boxes if b.label == "rect"))
+            for s in shapes_samples(tmp_path / "mix", 12)
+        ]
         train_detector(spec(tmp_path), rects, tmp_path / "m")
     with pytest.raises(TrainingError):
         train_detector(spec(tmp_path), [], tmp_path / "m")
@@ -156,8 +177,11 @@ def test_local_weights_are_the_starting_point_and_the_time_budget_stops_after_an
     weights.mkdir()
     YOLO("yolov8n.yaml").save(weights / "yolov8n.pt")  # an 80-class COCO-shaped model, as a downloaded one is
     samples = shapes_samples(tmp_path / "images", 8)
-    result = train_detector(spec(tmp_path, arch="yolov8n", image_size=64, epochs=3, weights_dir=str(weights),
-                                 max_seconds=0.01), samples, tmp_path / "model")
+    result = train_detector(
+        spec(tmp_path, arch="yolov8n", image_size=64, epochs=3, weights_dir=str(weights), max_seconds=0.01),
+        samples,
+        tmp_path / "model",
+    )
     manifest = manifest_of(result)
     assert manifest["arch"] == "yolov8n" and manifest["pretrained"] is True
     assert (result.metrics["epochs_run"], result.metrics["stopped"]) == (1, "time_budget")

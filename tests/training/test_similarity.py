@@ -41,18 +41,27 @@ def draw_items(folder: Path, count: int, views: int, *, test_items: int = 0, see
             image = Image.new("RGB", (SIZE, SIZE), tuple(int(v) for v in rng.integers(0, 256, 3)))
             x, y = (int(v) for v in rng.integers(8, SIZE - 22, 2))
             (ImageDraw.Draw(image).rectangle if square else ImageDraw.Draw(image).ellipse)(
-                [x, y, x + 14, y + 14], fill=colour)
+                [x, y, x + 14, y + 14], fill=colour
+            )
             pixels = np.asarray(image, dtype=np.float64) + rng.normal(0, 10, (SIZE, SIZE, 3))
             path = folder / f"{item}-{view}.png"
             Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path)
-            samples.append(EmbeddingSample(f"i{item:02d}-{view}", str(path), f"item{item:02d}",
-                                           test=item >= count - test_items))
+            samples.append(
+                EmbeddingSample(f"i{item:02d}-{view}", str(path), f"item{item:02d}", test=item >= count - test_items)
+            )
     return samples
 
 
 def spec(**overrides: Any) -> EmbeddingSpec:
-    settings: dict[str, Any] = {"arch": "resnet18", "dimension": 32, "image_size": 32, "epochs": 12,
-                                "batch_size": 16, "num_threads": 1, "device": "cpu"} | overrides
+    settings: dict[str, Any] = {
+        "arch": "resnet18",
+        "dimension": 32,
+        "image_size": 32,
+        "epochs": 12,
+        "batch_size": 16,
+        "num_threads": 1,
+        "device": "cpu",
+    } | overrides
     return EmbeddingSpec(**settings)
 
 
@@ -69,8 +78,11 @@ def embedder(items: list[EmbeddingSample], tmp_path_factory: pytest.TempPathFact
 
 
 def grouped(counts: dict[str, int], *, test: set[str] = frozenset()) -> list[EmbeddingSample]:
-    return [EmbeddingSample(f"{group}-{i}", f"/img/{group}-{i}.png", group, test=group in test)
-            for group, count in counts.items() for i in range(count)]
+    return [
+        EmbeddingSample(f"{group}-{i}", f"/img/{group}-{i}.png", group, test=group in test)
+        for group, count in counts.items()
+        for i in range(count)
+    ]
 
 
 def test_split_holds_out_whole_groups_and_keeps_test_groups_apart() -> None:
@@ -120,8 +132,7 @@ def test_retrieval_metrics_do_not_depend_on_the_query_chunks(monkeypatch: pytest
     assert retrieval_metrics(vectors, groups) == whole and whole["queries"] == 60
 
 
-def test_embedder_retrieves_unseen_items_better_than_the_untrained_model(
-        embedder: tuple[TrainingResult, list]) -> None:
+def test_embedder_retrieves_unseen_items_better_than_the_untrained_model(embedder: tuple[TrainingResult, list]) -> None:
     result, _ = embedder
     metrics = result.metrics
     assert metrics["evaluated_on"] == "validation"
@@ -149,15 +160,20 @@ def test_artifact_holds_the_models_and_a_complete_manifest(embedder: tuple[Train
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["format_version"] == 1 and manifest["task_type"] == "similarity"
     assert manifest["arch"] == "resnet18" and manifest["dimension"] == 32
-    assert manifest["preprocessing"] == {"image_size": 32, "mean": [0.485, 0.456, 0.406],
-                                         "std": [0.229, 0.224, 0.225], "resize": "squash"}
+    assert manifest["preprocessing"] == {
+        "image_size": 32,
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "resize": "squash",
+    }
     assert manifest["metrics"] == json.loads(json.dumps(result.metrics))
     assert manifest["data_hash"] == result.data_hash and len(result.data_hash) == 64
     assert (manifest["train_size"], manifest["validation_size"], manifest["test_size"]) == (128, 32, 32)
 
 
-def test_onnx_embeds_as_the_torch_model_with_unit_vectors(embedder: tuple[TrainingResult, list],
-                                                          items: list[EmbeddingSample]) -> None:
+def test_onnx_embeds_as_the_torch_model_with_unit_vectors(
+    embedder: tuple[TrainingResult, list], items: list[EmbeddingSample]
+) -> None:
     folder = Path(embedder[0].artifact_dir)
     model = EmbeddingModel(create_backbone("resnet18", 32)[0])
     model.load_state_dict(torch.load(folder / "model.pt", weights_only=True))

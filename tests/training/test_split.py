@@ -12,7 +12,8 @@ from training.split import split_samples
 def categorized(counts: dict[str, int], *, test: int = 0) -> list[Sample]:
     samples = [
         Sample(image_id=f"{label}-{i:03d}", path=f"/img/{label}-{i}.png", labels=(label,))
-        for label, count in counts.items() for i in range(count)
+        for label, count in counts.items()
+        for i in range(count)
     ]
     return samples + [Sample(image_id=f"t-{i}", path="/img/t.png", labels=("a",), test=True) for i in range(test)]
 
@@ -28,7 +29,10 @@ def test_split_is_the_same_whatever_order_the_samples_come_in() -> None:
     random.Random(1).shuffle(shuffled)
     second = split_samples(shuffled, seed=3)
     assert (ids(first.train), ids(first.validation), ids(first.test)) == (
-        ids(second.train), ids(second.validation), ids(second.test))
+        ids(second.train),
+        ids(second.validation),
+        ids(second.test),
+    )
 
 
 def test_seed_changes_which_images_are_held_out() -> None:

@@ -47,7 +47,9 @@ def reset_broker_connections() -> None:
 
 
 @pytest.fixture
-def start_worker(transactional_db, settings, tmp_path: Path, media_root: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+def start_worker(
+    transactional_db, settings, tmp_path: Path, media_root: Path
+) -> Iterator[Callable[..., subprocess.Popen]]:
     """Start ``celery worker`` as a separate process; jobs this test enqueues go to its own queue."""
     processes: list[subprocess.Popen] = []
     saved: dict = {}
@@ -55,8 +57,13 @@ def start_worker(transactional_db, settings, tmp_path: Path, media_root: Path) -
     def start(broker: str = "filesystem", **extra_env: str) -> subprocess.Popen:
         data_dir = tmp_path / "data"
         queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
-        env = {**os.environ, "DATABASE_URL": shared_database_url(), "MEDIA_ROOT": str(media_root),
-               "DATA_DIR": str(data_dir), **extra_env}
+        env = {
+            **os.environ,
+            "DATABASE_URL": shared_database_url(),
+            "MEDIA_ROOT": str(media_root),
+            "DATA_DIR": str(data_dir),
+            **extra_env,
+        }
         if broker == "redis":
             env["REDIS_URL"] = django_settings.REDIS_URL
             conf = {"broker_url": django_settings.REDIS_URL, "broker_transport_options": {"visibility_timeout": 3600}}
@@ -64,16 +71,34 @@ def start_worker(transactional_db, settings, tmp_path: Path, media_root: Path) -
             env.pop("REDIS_URL", None)
             folder = str(data_dir / "broker" / "queue")
             control = str(data_dir / "broker" / "control")
-            conf = {"broker_url": "filesystem://", "broker_transport_options": {
-                "data_folder_in": folder, "data_folder_out": folder, "control_folder": control}}
+            conf = {
+                "broker_url": "filesystem://",
+                "broker_transport_options": {
+                    "data_folder_in": folder,
+                    "data_folder_out": folder,
+                    "control_folder": control,
+                },
+            }
             os.makedirs(folder, exist_ok=True)
         changed = {"task_always_eager": False, "task_default_queue": queue, **conf}
         settings.TRAINING_QUEUE = queue
         saved.update({key: celery_app.conf[key] for key in changed if key not in saved})
         celery_app.conf.update(changed)
         reset_broker_connections()
-        command = [sys.executable, "-m", "celery", "-A", "ximilar_platform", "worker", "-Q", queue, "-P", "solo",
-                   "--loglevel", "INFO"]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "ximilar_platform",
+            "worker",
+            "-Q",
+            queue,
+            "-P",
+            "solo",
+            "--loglevel",
+            "INFO",
+        ]
         log = (tmp_path / f"worker-{len(processes)}.log").open("wb")
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         process.log_path = log.name

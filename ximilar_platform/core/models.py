@@ -24,3 +24,52 @@ class WorkspaceOwned(UUIDModel):
 
     class Meta:
         abstract = True
+
+
+class TaskKind(models.TextChoices):
+    """The three kinds of trainable task; each kind's app registers how it trains (``training_jobs.adapters``)."""
+
+    RECOGNITION = "recognition"
+    DETECTION = "detection"
+    SIMILARITY = "similarity"
+
+
+class TrainableTask(WorkspaceOwned):
+    """What every kind of task has: a name, the version it serves and the architecture it trains.
+
+    ``production_version`` is -1 until a version is deployed. The train status is not stored: it
+    is read from the task's newest training job (``training_jobs.status``).
+    """
+
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    production_version = models.IntegerField(default=-1)
+    arch = models.CharField(max_length=64, blank=True, default="", help_text="Architecture; empty: the default.")
+
+    task_kind: str
+
+    class Meta:
+        abstract = True
+        ordering = ["created", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NamedLabel(WorkspaceOwned):
+    """A class a model outputs; ``output_name``, when set, is the name predictions show."""
+
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    output_name = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        abstract = True
+        ordering = ["created", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def public_name(self) -> str:
+        return self.output_name or self.name

@@ -1,13 +1,9 @@
 from django.contrib import admin
 
 from ximilar_platform.detection.models import DetectionLabel, DetectionObject, DetectionTask
+from ximilar_platform.training_jobs.admin import TrainableTaskAdmin
 
-
-@admin.register(DetectionTask)
-class DetectionTaskAdmin(admin.ModelAdmin):
-    list_display = ["name", "workspace", "production_version", "last_train_status", "created"]
-    list_filter = ["last_train_status"]
-    search_fields = ["name", "id"]
+admin.site.register(DetectionTask, TrainableTaskAdmin)
 
 
 @admin.register(DetectionLabel)

@@ -4,48 +4,27 @@ from __future__ import annotations
 
 from django.db import models
 
-from ximilar_platform.core.models import WorkspaceOwned
+from ximilar_platform.core.models import NamedLabel, TaskKind, TrainableTask, WorkspaceOwned
 from ximilar_platform.images.models import TrainingImage
 from ximilar_platform.recognition.models import Label as RecognitionLabel
 from ximilar_platform.recognition.models import Task as RecognitionTask
-from ximilar_platform.training_jobs.models import TrainStatus
 
 
-class DetectionLabel(WorkspaceOwned):
-    name = models.CharField(max_length=255)
-    description = models.TextField(blank=True, default="")
+class DetectionLabel(NamedLabel):
     color = models.CharField(max_length=32, default="#FFFFFF")
-    output_name = models.CharField(max_length=255, blank=True, default="")
     recognition_tasks = models.ManyToManyField(RecognitionTask, related_name="detection_labels", blank=True)
 
-    class Meta:
-        ordering = ["created", "id"]
 
-    def __str__(self) -> str:
-        return self.name
+class DetectionTask(TrainableTask):
+    task_kind = TaskKind.DETECTION
 
-    @property
-    def public_name(self) -> str:
-        return self.output_name or self.name
-
-
-class DetectionTask(WorkspaceOwned):
-    name = models.CharField(max_length=255)
-    description = models.TextField(blank=True, default="")
-    production_version = models.IntegerField(default=-1)
-    last_train_status = models.CharField(max_length=16, choices=TrainStatus.choices, default=TrainStatus.NOT_TRAINED)
     labels = models.ManyToManyField(DetectionLabel, related_name="tasks", blank=True)
     negative_images = models.ManyToManyField(
-        TrainingImage, related_name="negative_for_detection_tasks", blank=True,
+        TrainingImage,
+        related_name="negative_for_detection_tasks",
+        blank=True,
         help_text="Images with none of the task's objects, which teach it 'nothing here'.",
     )
-    arch = models.CharField(max_length=64, blank=True, default="", help_text="Detector; empty: DETECTION_ARCH.")
-
-    class Meta:
-        ordering = ["created", "id"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class DetectionObject(WorkspaceOwned):

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
+from ximilar_platform.core.api.fields import OptionalText
 from ximilar_platform.core.api.lookups import get_in_workspace, parse_uuid
 from ximilar_platform.detection import services
 from ximilar_platform.detection.models import DetectionLabel, DetectionObject, DetectionTask
 from ximilar_platform.images.models import TrainingImage
-from ximilar_platform.images.serializers import TrainingImageSerializer
-from ximilar_platform.training_jobs.models import TaskKind
-from ximilar_platform.training_jobs.serializers import DeployableTaskSerializer
+from ximilar_platform.recognition.image_serializers import TrainingImageSerializer
+from ximilar_platform.training_jobs.serializers import TrainableTaskSerializer
 
 
 class DetectionLabelBriefSerializer(serializers.ModelSerializer):
@@ -22,51 +23,39 @@ class DetectionLabelBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "color", "output_name"]
 
 
-class DetectionTaskSerializer(DeployableTaskSerializer):
-    task_kind = TaskKind.DETECTION
+class DetectionTaskSerializer(TrainableTaskSerializer):
     labels = DetectionLabelBriefSerializer(many=True, read_only=True)
-    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
     negative_images_count = serializers.SerializerMethodField()
 
     class Meta:
         model = DetectionTask
-        fields = [
-            "id", "name", "description", "production_version", "last_train_status", "workspace", "created",
-            "labels", "negative_images_count", "arch",
-        ]
-        read_only_fields = ["last_train_status", "workspace", "created"]
+        fields = [*TrainableTaskSerializer.TASK_FIELDS, "labels", "negative_images_count"]
+        read_only_fields = ["workspace", "created"]
+
+    def architectures(self) -> Collection[str]:
+        from training.detection import DETECTORS
+
+        return DETECTORS
 
     def get_negative_images_count(self, task: DetectionTask) -> int:
         return task.negative_images.count()
 
-    def validate_description(self, value: str | None) -> str:
-        return value or ""
-
-    def validate_arch(self, value: str) -> str:
-        from training.detection import DETECTORS
-
-        if value and value not in DETECTORS:
-            raise serializers.ValidationError(f"Unknown architecture; choose one of {', '.join(sorted(DETECTORS))}.")
-        return value
-
 
 class DetectionLabelSerializer(serializers.ModelSerializer):
-    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
-    output_name = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
-    color = serializers.RegexField(r"^#[0-9A-Fa-f]{6}$", required=False, default="#FFFFFF",
-                                   error_messages={"invalid": "Give the colour as #RRGGBB."})
+    description = OptionalText()
+    output_name = OptionalText()
+    color = serializers.RegexField(
+        r"^#[0-9A-Fa-f]{6}$",
+        required=False,
+        default="#FFFFFF",
+        error_messages={"invalid": "Give the colour as #RRGGBB."},
+    )
     recognition_tasks = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
         model = DetectionLabel
         fields = ["id", "name", "description", "color", "output_name", "recognition_tasks", "workspace", "created"]
         read_only_fields = ["workspace", "created"]
-
-    def validate_description(self, value: str | None) -> str:
-        return value or ""
-
-    def validate_output_name(self, value: str | None) -> str:
-        return value or ""
 
 
 class ObjectRecognitionLabelSerializer(serializers.Serializer):

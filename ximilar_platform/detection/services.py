@@ -1,4 +1,4 @@
-"""Detection rules: box validation, objects on images, labels on objects, negative images."""
+"""Detection rules: box validation, labels and negative images of tasks, labels on objects."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Any
 
 from rest_framework.exceptions import ValidationError
 
-from ximilar_platform.detection.models import DetectionObject, DetectionTask, ObjectLabel
+from ximilar_platform.detection.models import DetectionLabel, DetectionObject, DetectionTask, ObjectLabel
 from ximilar_platform.images.models import TrainingImage
-from ximilar_platform.images.services import parse_value
+from ximilar_platform.recognition.image_labels import save_label_link
 from ximilar_platform.recognition.models import Label as RecognitionLabel
+from ximilar_platform.recognition.models import Task as RecognitionTask
 
 
 def parse_box(data: Any, image: TrainingImage) -> list[float]:
@@ -25,13 +26,20 @@ def parse_box(data: Any, image: TrainingImage) -> list[float]:
     if xmin >= xmax or ymin >= ymax:
         raise ValidationError({"data": ["Need xmin < xmax and ymin < ymax."]})
     if xmin < 0 or ymin < 0 or xmax > image.width or ymax > image.height:
-        raise ValidationError(
-            {"data": [f"The box must lie inside the {image.width}x{image.height} image."]}
-        )
+        raise ValidationError({"data": [f"The box must lie inside the {image.width}x{image.height} image."]})
     return [xmin, ymin, xmax, ymax]
 
 
+def add_label_to_task(*, task: DetectionTask, label: DetectionLabel) -> None:
+    task.labels.add(label)
+
+
+def remove_label_from_task(*, task: DetectionTask, label: DetectionLabel) -> None:
+    task.labels.remove(label)
+
+
 def add_negative_image(*, task: DetectionTask, image: TrainingImage) -> None:
+    """An image showing none of the task's objects, which teaches it "nothing here"."""
     task.negative_images.add(image)
 
 
@@ -39,16 +47,18 @@ def remove_negative_image(*, task: DetectionTask, image: TrainingImage) -> None:
     task.negative_images.remove(image)
 
 
+def add_recognition_task(*, label: DetectionLabel, task: RecognitionTask) -> None:
+    """A recognition task that classifies this label's objects (flows use it)."""
+    label.recognition_tasks.add(task)
+
+
+def remove_recognition_task(*, label: DetectionLabel, task: RecognitionTask) -> None:
+    label.recognition_tasks.remove(task)
+
+
 def label_object(*, obj: DetectionObject, label: RecognitionLabel, value: Any = None) -> ObjectLabel:
     """Attach a recognition label (with a value for value labels) to an object; again updates the value."""
-    if value is not None and label.type != RecognitionLabel.Type.VALUE:
-        raise ValidationError({"value": [f"Only value labels take a value; '{label.name}' is a {label.type} label."]})
-    number = None if value is None else parse_value(value)
-    link, created = ObjectLabel.objects.get_or_create(object=obj, label=label, defaults={"value": number})
-    if not created and number is not None and link.value != number:
-        link.value = number
-        link.save(update_fields=["value"])
-    return link
+    return save_label_link(ObjectLabel, label, value, object=obj)
 
 
 def unlabel_object(*, obj: DetectionObject, label: RecognitionLabel) -> None:

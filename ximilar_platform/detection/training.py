@@ -1,24 +1,20 @@
-"""Detection's side of training: data rules and the row snapshot (see ``training_jobs.services``)."""
+"""Detection's `TrainingAdapter`: data rules and the row snapshot (see ``training_jobs.runner``)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.detection.models import DetectionLabel, DetectionObject, DetectionTask
 from ximilar_platform.training_jobs import artifacts
-from ximilar_platform.training_jobs.models import TrainingJob
 
-TASK_MODEL = DetectionTask
-
-
-def deploy_metric(task: DetectionTask) -> tuple[str, int]:
-    """A retrained detector replaces production when its validation mAP@0.5 is not lower."""
-    return "map50", 1
+if TYPE_CHECKING:
+    from training.spec import TrainingResult
 
 
 def task_labels(task: DetectionTask) -> list[DetectionLabel]:
@@ -37,8 +33,9 @@ def check_training_data(task: DetectionTask) -> None:
     minimum = settings.DETECTION_MIN_IMAGES_PER_LABEL
     pairs = set(task_objects(task).values_list("detection_label_id", "image_id"))
     images_per_label = Counter(label_id for label_id, _ in pairs)
-    short = [f"'{label.name}' ({images_per_label[label.id]})"
-             for label in labels if images_per_label[label.id] < minimum]
+    short = [
+        f"'{label.name}' ({images_per_label[label.id]})" for label in labels if images_per_label[label.id] < minimum
+    ]
     if short:
         raise ValidationError(f"Each label needs objects on at least {minimum} images; too few: {', '.join(short)}.")
 
@@ -55,8 +52,12 @@ def snapshot(task: DetectionTask, work_dir: Path):
     for image in task.negative_images.all():
         images.setdefault(image.id, image)
     samples = [
-        DetectionSample(image_id=str(image_id), path=artifacts.local_copy(image.file.name, work_dir),
-                        boxes=tuple(boxes.get(image_id, ())), test=image.test_image)
+        DetectionSample(
+            image_id=str(image_id),
+            path=artifacts.local_copy(image.file.name, work_dir),
+            boxes=tuple(boxes.get(image_id, ())),
+            test=image.test_image,
+        )
         for image_id, image in images.items()
     ]
     spec = DetectionSpec(
@@ -73,9 +74,20 @@ def snapshot(task: DetectionTask, work_dir: Path):
     return spec, samples
 
 
-def train(*, job: TrainingJob, work_dir: Path, on_progress: Callable):
-    from training.detection import train_detector
+class DetectionTraining:
+    """Detection's `TrainingAdapter`, registered in ``DetectionConfig.ready``."""
 
-    task = DetectionTask.objects.get(id=job.task_id)
-    spec, samples = snapshot(task, work_dir)
-    return train_detector(spec, samples, work_dir / "artifact", on_progress=on_progress)
+    task_model = DetectionTask
+
+    def check_training_data(self, task: DetectionTask) -> None:
+        check_training_data(task)
+
+    def train(self, task: DetectionTask, work_dir: Path, on_progress: Callable) -> TrainingResult:
+        from training.detection import train_detector
+
+        spec, samples = snapshot(task, work_dir)
+        return train_detector(spec, samples, work_dir / "artifact", on_progress=on_progress)
+
+    def deploy_metric(self, task: DetectionTask) -> tuple[str, int]:
+        """A retrained detector replaces production when its validation mAP@0.5 is not lower."""
+        return "map50", 1

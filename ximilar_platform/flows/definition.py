@@ -16,8 +16,10 @@ REQUIRED = object()
 
 # Node type -> the kind of task it runs (a TaskKind value); nodes without a task are absent.
 TASK_KINDS = {
-    "recognition": "recognition", "branch_selector": "recognition",
-    "detection": "detection", "object_selector": "detection",
+    "recognition": "recognition",
+    "branch_selector": "recognition",
+    "detection": "detection",
+    "object_selector": "detection",
     "descriptor": "similarity",
 }
 
@@ -111,8 +113,11 @@ def _recognition(data: dict, path: str, nesting: int) -> dict[str, Any]:
 
 
 def _detection(data: dict, path: str, nesting: int) -> dict[str, Any]:
-    return {**_model(data, path), "keep_prob": _probability(data, "keep_prob", path),
-            "output_name": _text(data, "output_name", path, "_objects")}
+    return {
+        **_model(data, path),
+        "keep_prob": _probability(data, "keep_prob", path),
+        "output_name": _text(data, "output_name", path, "_objects"),
+    }
 
 
 def _descriptor(data: dict, path: str, nesting: int) -> dict[str, Any]:
@@ -126,27 +131,41 @@ def _branch(data: Any, path: str, nesting: int) -> dict[str, Any]:
 
 
 def _branch_selector(data: dict, path: str, nesting: int) -> dict[str, Any]:
-    branches = [_branch(branch, f"{path}.branches[{index}]", nesting)
-                for index, branch in enumerate(_node_list(data, "branches", path))]
+    branches = [
+        _branch(branch, f"{path}.branches[{index}]", nesting)
+        for index, branch in enumerate(_node_list(data, "branches", path))
+    ]
     default = data.get("default")
-    return {**_model(data, path), "output_name": _text(data, "output_name", path, "_branch"),
-            "min_prob": _probability(data, "min_prob", path), "branches": branches,
-            "default": None if default is None else parse(default, f"{path}.default", nesting)}
+    return {
+        **_model(data, path),
+        "output_name": _text(data, "output_name", path, "_branch"),
+        "min_prob": _probability(data, "min_prob", path),
+        "branches": branches,
+        "default": None if default is None else parse(default, f"{path}.default", nesting),
+    }
 
 
 def _object_selector(data: dict, path: str, nesting: int) -> dict[str, Any]:
     labels = data.get("labels")
-    if labels is not None and (not isinstance(labels, list) or not labels
-                               or not all(isinstance(label, str) and label for label in labels)):
+    if labels is not None and (
+        not isinstance(labels, list) or not labels or not all(isinstance(label, str) and label for label in labels)
+    ):
         raise DefinitionError(f"{path}.labels", "must be null or a non-empty list of label names or ids")
-    return {**_model(data, path), "keep_prob": _probability(data, "keep_prob", path), "labels": labels,
-            "output_name": _text(data, "output_name", path, "_objects"),
-            "node": parse(data.get("node"), f"{path}.node", nesting)}
+    return {
+        **_model(data, path),
+        "keep_prob": _probability(data, "keep_prob", path),
+        "labels": labels,
+        "output_name": _text(data, "output_name", path, "_objects"),
+        "node": parse(data.get("node"), f"{path}.node", nesting),
+    }
 
 
 def _list(data: dict, path: str, nesting: int) -> dict[str, Any]:
-    return {"nodes": [parse(node, f"{path}.nodes[{index}]", nesting)
-                      for index, node in enumerate(_node_list(data, "nodes", path))]}
+    return {
+        "nodes": [
+            parse(node, f"{path}.nodes[{index}]", nesting) for index, node in enumerate(_node_list(data, "nodes", path))
+        ]
+    }
 
 
 def _flow(data: dict, path: str, nesting: int) -> dict[str, Any]:
@@ -154,6 +173,11 @@ def _flow(data: dict, path: str, nesting: int) -> dict[str, Any]:
 
 
 PARSERS: dict[str, Callable[[dict, str, int], dict[str, Any]]] = {
-    "recognition": _recognition, "detection": _detection, "branch_selector": _branch_selector,
-    "object_selector": _object_selector, "list": _list, "flow": _flow, "descriptor": _descriptor,
+    "recognition": _recognition,
+    "detection": _detection,
+    "branch_selector": _branch_selector,
+    "object_selector": _object_selector,
+    "list": _list,
+    "flow": _flow,
+    "descriptor": _descriptor,
 }

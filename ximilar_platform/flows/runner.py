@@ -17,12 +17,11 @@ from typing import Any
 from django.conf import settings
 from PIL import Image
 
-from ximilar_platform.detection.detect import objects_json
-from ximilar_platform.detection.models import DetectionLabel
+from ximilar_platform.detection.predictions import detect
 from ximilar_platform.flows.validation import Plan, nested_path
-from ximilar_platform.recognition.classify import predictions_json
 from ximilar_platform.recognition.models import Label
-from ximilar_platform.training_jobs.predictors import predictor_for
+from ximilar_platform.recognition.predictions import classify, labels_of
+from ximilar_platform.similarity.descriptor import describe
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +50,12 @@ def _fail(fields: dict[str, Any], path: str, code: int, text: str) -> None:
     fields.setdefault("_errors", []).append({"node": path, "code": code, "text": text})
 
 
-def _predict(plan: Plan, path: str, targets: list[Target], call: Callable[[Any, list], Any]) -> list | None:
-    """The node's one batched model call; on failure every target of this node gets the error instead."""
+def _predict(plan: Plan, path: str, targets: list[Target], call: Callable[[Any, Any, list], list]) -> list | None:
+    """The node's one batched model call (``call(task, version, images)``); on failure every target
+    of this node gets the error instead."""
+    resolved = plan.models[path]
     try:
-        return list(call(predictor_for(plan.models[path].version), [target.image for target in targets]))
+        return call(resolved.task, resolved.version, [target.image for target in targets])
     except Exception:  # a vanished artifact or a broken model must not fail the other branches
         error_id = str(uuid.uuid4())
         logger.exception("Flow node %s failed (error %s)", path, error_id)
@@ -63,29 +64,13 @@ def _predict(plan: Plan, path: str, targets: list[Target], call: Callable[[Any, 
         return None
 
 
-def _classified(plan: Plan, path: str, targets: list[Target]) -> tuple[list[dict], dict[str, Label]] | None:
-    """Classify's record fields for each target, and the task's labels by id."""
-    predicted = _predict(plan, path, targets, lambda predictor, images: predictor.predict(images))
-    if predicted is None:
-        return None
-    resolved = plan.models[path]
-    labels = {str(label.id): label for label in Label.objects.filter(id__in=resolved.version.manifest["labels"])}
-    return [predictions_json(resolved.task, labels, one) for one in predicted], labels
-
-
 def _detected(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> list[list[dict]] | None:
     keep_prob = settings.DETECTION_KEEP_PROB if node["keep_prob"] is None else node["keep_prob"]
-    found = _predict(plan, path, targets, lambda predictor, images: predictor.predict(images, keep_prob=keep_prob))
-    if found is None:
-        return None
-    ids = plan.models[path].version.manifest["labels"]
-    labels = {str(label.id): label for label in DetectionLabel.objects.filter(id__in=ids)}
-    return [objects_json(objects, labels, target.image) for objects, target in zip(found, targets, strict=True)]
+    return _predict(plan, path, targets, lambda task, version, images: detect(version, images, keep_prob))
 
 
 def _recognition(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> None:
-    results, _ = _classified(plan, path, targets) or ([], {})
-    for target, result in zip(targets, results, strict=False):
+    for target, result in zip(targets, _predict(plan, path, targets, classify) or [], strict=False):
         target.fields[node["output_name"]] = result
 
 
@@ -95,9 +80,9 @@ def _detection(plan: Plan, node: dict[str, Any], path: str, targets: list[Target
 
 
 def _descriptor(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> None:
-    vectors = _predict(plan, path, targets, lambda predictor, images: predictor.describe(images)) or []
+    vectors = _predict(plan, path, targets, lambda task, version, images: describe(version, images)) or []
     for target, vector in zip(targets, vectors, strict=False):
-        target.fields[node["output_name"]] = [round(float(value), 6) for value in vector]
+        target.fields[node["output_name"]] = vector
 
 
 def _branch_index(node: dict[str, Any], result: dict[str, Any], labels: dict[str, Label]) -> int | None:
@@ -111,10 +96,10 @@ def _branch_index(node: dict[str, Any], result: dict[str, Any], labels: dict[str
 
 
 def _branch_selector(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> None:
-    classified = _classified(plan, path, targets)
-    if classified is None:
+    results = _predict(plan, path, targets, classify)
+    if results is None:
         return
-    results, labels = classified
+    labels = labels_of(plan.models[path].version)
     chosen: dict[int | None, list[Target]] = {}
     for target, result in zip(targets, results, strict=True):
         index = _branch_index(node, result, labels)
@@ -162,6 +147,11 @@ def _flow(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) ->
 
 
 RUNNERS: dict[str, Callable[[Plan, dict[str, Any], str, list[Target]], None]] = {
-    "recognition": _recognition, "detection": _detection, "branch_selector": _branch_selector,
-    "object_selector": _object_selector, "list": _list, "flow": _flow, "descriptor": _descriptor,
+    "recognition": _recognition,
+    "detection": _detection,
+    "branch_selector": _branch_selector,
+    "object_selector": _object_selector,
+    "list": _list,
+    "flow": _flow,
+    "descriptor": _descriptor,
 }

@@ -38,5 +38,10 @@ class FlowSerializer(serializers.ModelSerializer):
 
 def definition_json(flow: Flow) -> dict[str, Any]:
     """``flows/v2/flow/<id>/json``: the whole definition, readable and versionable as one document."""
-    return {"id": str(flow.id), "type": "flow", "name": flow.name, "description": flow.description,
-            "top_node": flow.top_node}
+    return {
+        "id": str(flow.id),
+        "type": "flow",
+        "name": flow.name,
+        "description": flow.description,
+        "top_node": flow.top_node,
+    }

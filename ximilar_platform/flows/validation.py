@@ -12,18 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Model
 from rest_framework.exceptions import APIException
 
-from ximilar_platform.detection.models import DetectionTask
 from ximilar_platform.flows import definition
 from ximilar_platform.flows.models import Flow
-from ximilar_platform.recognition.models import Task
-from ximilar_platform.similarity.models import SimilarityTask
+from ximilar_platform.serving.requests import version_of
+from ximilar_platform.training_jobs.adapters import adapter_for
 from ximilar_platform.training_jobs.models import ModelVersion
-from ximilar_platform.training_jobs.serving import version_of
-
-TASK_MODELS: dict[str, type[Model]] = {"recognition": Task, "detection": DetectionTask, "similarity": SimilarityTask}
 
 
 @dataclass(frozen=True)
@@ -57,8 +52,15 @@ def check(flow: Flow) -> Plan:
     return plan
 
 
-def _check(node: dict[str, Any], path: str, plan: Plan, *, workspace_id: uuid.UUID,
-           stack: tuple[tuple[uuid.UUID, str], ...], depth: int) -> None:
+def _check(
+    node: dict[str, Any],
+    path: str,
+    plan: Plan,
+    *,
+    workspace_id: uuid.UUID,
+    stack: tuple[tuple[uuid.UUID, str], ...],
+    depth: int,
+) -> None:
     if depth > settings.FLOW_MAX_DEPTH:
         plan.problems.append(f"{path}: the flow nests deeper than FLOW_MAX_DEPTH ({settings.FLOW_MAX_DEPTH}) nodes.")
         return
@@ -72,18 +74,25 @@ def _check(node: dict[str, Any], path: str, plan: Plan, *, workspace_id: uuid.UU
 
 
 def _resolve(node: dict[str, Any], path: str, kind: str, plan: Plan, workspace_id: uuid.UUID) -> None:
-    task = TASK_MODELS[kind]._default_manager.filter(id=node["task"], workspace_id=workspace_id).first()
+    task = adapter_for(kind).task_model.objects.filter(id=node["task"], workspace_id=workspace_id).first()
     if task is None:  # another workspace's task reads exactly like a missing one
         plan.problems.append(f"{path}: {kind} task {node['task']} not found in this workspace.")
         return
     try:
-        plan.models[path] = Resolved(task, version_of(task, kind, node["version"]))
+        plan.models[path] = Resolved(task, version_of(task, node["version"]))
     except APIException as error:
         plan.problems.append(f"{path}: {kind} task '{task.name}': {error.detail}")
 
 
-def _check_nested(node: dict[str, Any], path: str, plan: Plan, *, workspace_id: uuid.UUID,
-                  stack: tuple[tuple[uuid.UUID, str], ...], depth: int) -> None:
+def _check_nested(
+    node: dict[str, Any],
+    path: str,
+    plan: Plan,
+    *,
+    workspace_id: uuid.UUID,
+    stack: tuple[tuple[uuid.UUID, str], ...],
+    depth: int,
+) -> None:
     nested = Flow.objects.filter(id=node["flow"], workspace_id=workspace_id).first()
     if nested is None:
         plan.problems.append(f"{path}: flow {node['flow']} not found in this workspace.")
@@ -93,5 +102,11 @@ def _check_nested(node: dict[str, Any], path: str, plan: Plan, *, workspace_id: 
         plan.problems.append(f"{path}: nested flows form a cycle: {names}.")
         return
     plan.nested[path] = nested.top_node
-    _check(nested.top_node, nested_path(path), plan, workspace_id=workspace_id,
-           stack=(*stack, (nested.id, nested.name)), depth=depth + 1)
+    _check(
+        nested.top_node,
+        nested_path(path),
+        plan,
+        workspace_id=workspace_id,
+        stack=(*stack, (nested.id, nested.name)),
+        depth=depth + 1,
+    )

@@ -12,13 +12,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ximilar_platform.core.api import records as envelope
 from ximilar_platform.core.api.lookups import parse_uuid
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.flows import services
 from ximilar_platform.flows.models import Flow
 from ximilar_platform.flows.serializers import FlowSerializer, definition_json
-from ximilar_platform.training_jobs import serving
+from ximilar_platform.serving.requests import find_owned, parse_records
+from ximilar_platform.serving.responses import respond
 
 
 class FlowViewSet(WorkspaceScopedViewSet):
@@ -35,8 +35,8 @@ class ProcessView(APIView):
         started = time.perf_counter()
         if not isinstance(request.data, Mapping):
             raise ValidationError("The body must be a JSON object with flow and records.")
-        flow = serving.find_owned(request, Flow, parse_uuid(request.data.get("flow"), "flow"), "Flow not found.")
-        records = envelope.parse_records(request.data, max_records=settings.FLOW_MAX_RECORDS)
-        results = services.process_records(flow=flow, records=records,
-                                           store_images=bool(request.data.get("store_images")))
-        return Response(envelope.envelope(results, started, flow=str(flow.id)))
+        flow = find_owned(request, Flow, parse_uuid(request.data.get("flow"), "flow"), "Flow not found.")
+        records = parse_records(request.data, max_records=settings.FLOW_MAX_RECORDS)
+        batch, outputs = services.process(flow=flow, records=records)
+        store_in = flow.workspace if request.data.get("store_images") else None
+        return respond(batch, outputs, started=started, store_in=store_in, flow=str(flow.id))

@@ -1,11 +1,10 @@
-"""Training images, shared by recognition, detection and similarity, and their labels."""
+"""Training images, shared by recognition, detection and similarity (their labels live in those apps)."""
 
 from __future__ import annotations
 
 from django.db import models
 
 from ximilar_platform.core.models import WorkspaceOwned
-from ximilar_platform.recognition.models import Label
 
 
 class TrainingImage(WorkspaceOwned):
@@ -19,7 +18,6 @@ class TrainingImage(WorkspaceOwned):
     real = models.BooleanField(default=False)
     verify_count = models.PositiveIntegerField(default=0)
     updated = models.DateTimeField(auto_now=True)
-    labels = models.ManyToManyField(Label, through="ImageLabel", related_name="images", blank=True)
 
     class Meta:
         ordering = ["-created", "id"]
@@ -27,14 +25,3 @@ class TrainingImage(WorkspaceOwned):
 
     def __str__(self) -> str:
         return str(self.id)
-
-
-class ImageLabel(models.Model):
-    """A label on an image; ``value`` is the regression target of a ``value`` label."""
-
-    image = models.ForeignKey(TrainingImage, on_delete=models.CASCADE, related_name="image_labels")
-    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="image_labels")
-    value = models.FloatField(null=True, blank=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["image", "label"], name="unique_label_per_image")]

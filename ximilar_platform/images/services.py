@@ -1,10 +1,9 @@
-"""Training images: ingestion (decode, dedupe, downscale, thumbnail), labels and deletion."""
+"""Training images: ingestion (decode, dedupe, downscale, thumbnail) and deletion."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,15 +11,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import ValidationError
 
 from inference.images import DecodedImage, encode_image, resize_to_max_side
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.images import storage
 from ximilar_platform.images.jobs import delete_stored_files
-from ximilar_platform.images.models import ImageLabel, TrainingImage
-from ximilar_platform.recognition.models import Label
+from ximilar_platform.images.models import TrainingImage
 
 logger = logging.getLogger(__name__)
 
@@ -101,71 +98,3 @@ def enqueue_file_deletion(names: list[str]) -> None:
     except Exception:  # any broker failure; the rows are already gone
         logger.warning("Broker unavailable; deleting %d files in the request", len(names), exc_info=True)
         storage.delete_files(names)
-
-
-@transaction.atomic
-def wipe_label(*, label: Label) -> int:
-    """Delete a label together with every image that carries it."""
-    deleted = delete_training_images(TrainingImage.objects.filter(labels=label))
-    label.delete()
-    return deleted
-
-
-def parse_value(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise ValidationError({"value": [f"'{value}' is not a number."]}) from error
-    if not math.isfinite(number):
-        raise ValidationError({"value": ["The value must be a finite number."]})
-    return number
-
-
-def add_label_to_image(*, image: TrainingImage, label: Label, value: Any = None) -> ImageLabel:
-    if value is not None and label.type != Label.Type.VALUE:
-        raise ValidationError({"value": [f"Only value labels take a value; '{label.name}' is a {label.type} label."]})
-    number = None if value is None else parse_value(value)
-    link, created = ImageLabel.objects.get_or_create(image=image, label=label, defaults={"value": number})
-    if not created and number is not None and link.value != number:
-        link.value = number
-        link.save(update_fields=["value"])
-    return link
-
-
-def update_label_value(*, image: TrainingImage, label: Label, value: Any) -> ImageLabel:
-    if label.type != Label.Type.VALUE:
-        raise ValidationError({"label_id": [f"'{label.name}' is a {label.type} label; only value labels have values."]})
-    if value is None:
-        raise ValidationError({"value": ["This field is required."]})
-    return add_label_to_image(image=image, label=label, value=value)
-
-
-def remove_label_from_image(*, image: TrainingImage, label: Label) -> None:
-    ImageLabel.objects.filter(image=image, label=label).delete()
-
-
-@dataclass(frozen=True)
-class BulkChange:
-    add_labels: list[Label]
-    remove_labels: list[Label]
-    test_image: bool | None = None
-    real: bool | None = None
-
-
-@transaction.atomic
-def bulk_update_images(*, images: list[TrainingImage], change: BulkChange) -> int:
-    """Apply label and flag changes to many images at once (``training-image/update``)."""
-    ids = [image.id for image in images]
-    for label in change.add_labels:
-        if label.type == Label.Type.VALUE:
-            raise ValidationError({"labels-add": [f"'{label.name}' is a value label; set values one image at a time."]})
-        have = set(ImageLabel.objects.filter(label=label, image_id__in=ids).values_list("image_id", flat=True))
-        ImageLabel.objects.bulk_create([ImageLabel(image_id=i, label=label) for i in ids if i not in have])
-    if change.remove_labels:
-        ImageLabel.objects.filter(image_id__in=ids, label__in=change.remove_labels).delete()
-    flags = {
-        name: value for name, value in (("test_image", change.test_image), ("real", change.real)) if value is not None
-    }
-    if flags:
-        TrainingImage.objects.filter(id__in=ids).update(**flags)
-    return len(ids)

@@ -1,57 +1,36 @@
-"""Recognition tasks (categorization, tagging, regression) and their labels."""
+"""Recognition tasks (categorization, tagging, regression), their labels, and labels on training images."""
 
 from __future__ import annotations
 
 from django.db import models
 
-from ximilar_platform.core.models import WorkspaceOwned
-from ximilar_platform.training_jobs.models import TrainStatus
+from ximilar_platform.core.models import NamedLabel, TaskKind, TrainableTask
+from ximilar_platform.images.models import TrainingImage
 
 
-class Label(WorkspaceOwned):
+class Label(NamedLabel):
     class Type(models.TextChoices):
         CATEGORY = "category"
         TAG = "tag"
         VALUE = "value"
 
-    name = models.CharField(max_length=255)
-    description = models.TextField(blank=True, default="")
     type = models.CharField(max_length=16, choices=Type.choices, default=Type.CATEGORY)
-    output_name = models.CharField(max_length=255, blank=True, default="")
     negative_for_task = models.ForeignKey(
         "recognition.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="negative_labels"
     )
-
-    class Meta:
-        ordering = ["created", "id"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def public_name(self) -> str:
-        return self.output_name or self.name
+    images = models.ManyToManyField(TrainingImage, through="ImageLabel", related_name="labels", blank=True)
 
 
-class Task(WorkspaceOwned):
+class Task(TrainableTask):
     class Type(models.TextChoices):
         MULTI_CLASS = "multi_class"
         MULTI_LABEL = "multi_label"
         REGRESSION = "regression"
 
-    name = models.CharField(max_length=255)
-    description = models.TextField(blank=True, default="")
+    task_kind = TaskKind.RECOGNITION
+
     type = models.CharField(max_length=16, choices=Type.choices, default=Type.MULTI_CLASS)
-    production_version = models.IntegerField(default=-1)
-    last_train_status = models.CharField(max_length=16, choices=TrainStatus.choices, default=TrainStatus.NOT_TRAINED)
     labels = models.ManyToManyField(Label, related_name="tasks", blank=True)
-    arch = models.CharField(max_length=64, blank=True, default="", help_text="Backbone; empty: TRAINING_ARCH.")
-
-    class Meta:
-        ordering = ["created", "id"]
-
-    def __str__(self) -> str:
-        return self.name
 
     @property
     def label_type(self) -> str:
@@ -63,3 +42,17 @@ LABEL_TYPE_FOR_TASK = {
     Task.Type.MULTI_LABEL: Label.Type.TAG,
     Task.Type.REGRESSION: Label.Type.VALUE,
 }
+
+
+class ImageLabel(models.Model):
+    """A label on an image; ``value`` is the regression target of a ``value`` label."""
+
+    image = models.ForeignKey(TrainingImage, on_delete=models.CASCADE, related_name="image_labels")
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="image_labels")
+    value = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["image", "label"], name="unique_label_per_image")]
+
+    def __str__(self) -> str:
+        return f"{self.label_id} on {self.image_id}"

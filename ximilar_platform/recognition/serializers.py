@@ -6,10 +6,10 @@ from typing import Any
 
 from rest_framework import serializers
 
+from ximilar_platform.core.api.fields import OptionalText
 from ximilar_platform.recognition import services
 from ximilar_platform.recognition.models import Label, Task
-from ximilar_platform.training_jobs.models import TaskKind
-from ximilar_platform.training_jobs.serializers import DeployableTaskSerializer
+from ximilar_platform.training_jobs.serializers import TrainableTaskSerializer
 
 
 class LabelBriefSerializer(serializers.ModelSerializer):
@@ -18,28 +18,13 @@ class LabelBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "type", "output_name", "negative_for_task"]
 
 
-class TaskSerializer(DeployableTaskSerializer):
-    task_kind = TaskKind.RECOGNITION
+class TaskSerializer(TrainableTaskSerializer):
     labels = LabelBriefSerializer(many=True, read_only=True)
-    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
 
     class Meta:
         model = Task
-        fields = [
-            "id", "name", "description", "type", "production_version", "last_train_status",
-            "workspace", "created", "labels", "arch",
-        ]
-        read_only_fields = ["last_train_status", "workspace", "created"]
-
-    def validate_arch(self, value: str) -> str:
-        from training.backbones import ARCHITECTURES
-
-        if value and value not in ARCHITECTURES:
-            raise serializers.ValidationError(f"Unknown architecture; choose one of {', '.join(sorted(ARCHITECTURES))}.")
-        return value
-
-    def validate_description(self, value: str | None) -> str:
-        return value or ""
+        fields = [*TrainableTaskSerializer.TASK_FIELDS, "type", "labels"]
+        read_only_fields = ["workspace", "created"]
 
     def validate_type(self, value: str) -> str:
         if self.instance is not None and value != self.instance.type:
@@ -50,14 +35,22 @@ class TaskSerializer(DeployableTaskSerializer):
 class LabelSerializer(serializers.ModelSerializer):
     images_count = serializers.SerializerMethodField()
     tasks_count = serializers.SerializerMethodField()
-    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
-    output_name = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="")
+    description = OptionalText()
+    output_name = OptionalText()
 
     class Meta:
         model = Label
         fields = [
-            "id", "name", "description", "type", "output_name", "negative_for_task",
-            "workspace", "created", "images_count", "tasks_count",
+            "id",
+            "name",
+            "description",
+            "type",
+            "output_name",
+            "negative_for_task",
+            "workspace",
+            "created",
+            "images_count",
+            "tasks_count",
         ]
         read_only_fields = ["negative_for_task", "workspace", "created"]
 
@@ -68,12 +61,6 @@ class LabelSerializer(serializers.ModelSerializer):
     def get_tasks_count(self, label: Label) -> int:
         count = getattr(label, "tasks_count", None)
         return label.tasks.count() if count is None else count
-
-    def validate_description(self, value: str | None) -> str:
-        return value or ""
-
-    def validate_output_name(self, value: str | None) -> str:
-        return value or ""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is not None and "type" in attrs:

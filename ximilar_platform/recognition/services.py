@@ -28,7 +28,11 @@ def create_task(*, workspace: Workspace, name: str, type: str = Task.Type.MULTI_
 def add_label_to_task(*, task: Task, label: Label) -> Task:
     if label.type != task.label_type:
         raise ValidationError(
-            {"label_id": [f"A {task.type} task takes {task.label_type} labels; '{label.name}' is a {label.type} label."]}
+            {
+                "label_id": [
+                    f"A {task.type} task takes {task.label_type} labels; '{label.name}' is a {label.type} label."
+                ]
+            }
         )
     task.labels.add(label)
     return task

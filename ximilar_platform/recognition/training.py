@@ -1,7 +1,7 @@
-"""Recognition's side of training: data rules, the row snapshot, and task status updates.
+"""Recognition's `TrainingAdapter`: data rules and the row snapshot.
 
-The training-job lifecycle (``training_jobs.services``) calls these functions; they are the
-only place that turns recognition rows into the pure ``training`` library's dataclasses.
+The training-job lifecycle (``training_jobs.runner``) calls it; it is the only place that turns
+recognition rows into the pure ``training`` library's dataclasses.
 """
 
 from __future__ import annotations
@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
-from ximilar_platform.images.models import ImageLabel
-from ximilar_platform.recognition.models import Label, Task
+from ximilar_platform.recognition.models import ImageLabel, Label, Task
 from ximilar_platform.training_jobs import artifacts
-from ximilar_platform.training_jobs.models import TrainingJob
+
+if TYPE_CHECKING:
+    from training.spec import TrainingResult
 
 
 def task_labels(task: Task) -> list[Label]:
@@ -70,8 +72,9 @@ def snapshot(task: Task, work_dir: Path):
         if task.type == Task.Type.REGRESSION and value is None:
             continue
         path = artifacts.local_copy(name, work_dir)
-        samples.append(Sample(image_id=str(image_id), path=path, labels=tuple(str(v) for v in values), value=value,
-                              test=test))
+        samples.append(
+            Sample(image_id=str(image_id), path=path, labels=tuple(str(v) for v in values), value=value, test=test)
+        )
     negative = next((label for label in labels if label.negative_for_task_id == task.id), None)
     spec = TrainingSpec(
         task_type=task.type,
@@ -87,20 +90,28 @@ def snapshot(task: Task, work_dir: Path):
     return spec, samples
 
 
-def train(*, job: TrainingJob, work_dir: Path, on_progress: Callable):
-    from training.classification import train as train_classifier
-
-    task = Task.objects.get(id=job.task_id)
-    spec, samples = snapshot(task, work_dir)
-    return train_classifier(spec, samples, work_dir / "artifact", on_progress=on_progress)
-
-
-TASK_MODEL = Task
 # The validation metric that decides whether a retrained version replaces production, and +1 when
 # larger is better.
-DEPLOY_METRIC = {Task.Type.MULTI_CLASS: ("accuracy", 1), Task.Type.MULTI_LABEL: ("micro_f1", 1),
-                 Task.Type.REGRESSION: ("mae", -1)}
+DEPLOY_METRIC = {
+    Task.Type.MULTI_CLASS: ("accuracy", 1),
+    Task.Type.MULTI_LABEL: ("micro_f1", 1),
+    Task.Type.REGRESSION: ("mae", -1),
+}
 
 
-def deploy_metric(task: Task) -> tuple[str, int]:
-    return DEPLOY_METRIC[task.type]
+class RecognitionTraining:
+    """Recognition's `TrainingAdapter`, registered in ``RecognitionConfig.ready``."""
+
+    task_model = Task
+
+    def check_training_data(self, task: Task) -> None:
+        check_training_data(task)
+
+    def train(self, task: Task, work_dir: Path, on_progress: Callable) -> TrainingResult:
+        from training.classification import train as train_classifier
+
+        spec, samples = snapshot(task, work_dir)
+        return train_classifier(spec, samples, work_dir / "artifact", on_progress=on_progress)
+
+    def deploy_metric(self, task: Task) -> tuple[str, int]:
+        return DEPLOY_METRIC[task.type]

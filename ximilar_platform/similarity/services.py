@@ -1,14 +1,15 @@
-"""Group rules: a group holds items (images, detection objects) or other groups, never both (seed 003)."""
+"""Similarity rules: a group holds items (images, detection objects) or other groups, never both (seed 003)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.detection.models import DetectionObject
 from ximilar_platform.images.models import TrainingImage
-from ximilar_platform.similarity.models import SimilarityGroup
+from ximilar_platform.similarity.models import SimilarityGroup, SimilarityTask, SimilarityType
 
 BOTH = "A group holds images (and objects) or groups, not both; this one already holds {}."
 
@@ -40,10 +41,39 @@ def ancestors_of(group: SimilarityGroup) -> set:
     found: set = set()
     frontier = {group.id}
     while frontier:
-        parents = set(SimilarityGroup.groups.through.objects.filter(to_similaritygroup_id__in=frontier)
-                      .values_list("from_similaritygroup_id", flat=True)) - found
+        parents = (
+            set(
+                SimilarityGroup.groups.through.objects.filter(to_similaritygroup_id__in=frontier).values_list(
+                    "from_similaritygroup_id", flat=True
+                )
+            )
+            - found
+        )
         found |= parents
         frontier = parents
     return found
 
 
+def remove_images(*, group: SimilarityGroup, images: Iterable[TrainingImage]) -> None:
+    group.images.remove(*images)
+
+
+def remove_objects(*, group: SimilarityGroup, objects: Iterable[DetectionObject]) -> None:
+    group.detection_objects.remove(*objects)
+
+
+def remove_groups(*, group: SimilarityGroup, children: Iterable[SimilarityGroup]) -> None:
+    group.groups.remove(*children)
+
+
+def mark_test_groups(*, groups: QuerySet[SimilarityGroup], test: bool) -> int:
+    """(Un)mark groups as test groups: evaluated apart, never trained on."""
+    return groups.update(test_group=test)
+
+
+def add_type(*, task: SimilarityTask, type: SimilarityType) -> None:
+    task.types.add(type)
+
+
+def remove_type(*, task: SimilarityTask, type: SimilarityType) -> None:
+    task.types.remove(type)

@@ -1,4 +1,4 @@
-"""Similarity's side of training: data rules and the row snapshot (see ``training_jobs.services``).
+"""Similarity's `TrainingAdapter`: data rules and the row snapshot (see ``training_jobs.runner``).
 
 Hierarchy: a leaf group (one holding images and detection objects) is one item, and its images
 and object crops are views of it; a group of groups only organises leaf groups (e.g. a product
@@ -7,33 +7,29 @@ line) and is not trained on. Test groups (``test_group``) are evaluated apart, n
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from rest_framework.exceptions import ValidationError
 
-from ximilar_platform.similarity import reembedding
-from ximilar_platform.similarity.models import Collection, SimilarityGroup, SimilarityTask
+from ximilar_platform.similarity.models import SimilarityGroup, SimilarityTask
 from ximilar_platform.training_jobs import artifacts
-from ximilar_platform.training_jobs.models import TrainingJob
 
-TASK_MODEL = SimilarityTask
-
-
-def deploy_metric(task: SimilarityTask) -> tuple[str, int]:
-    """A retrained embedder replaces production when its held-out precision@1 is not lower."""
-    return "precision_at_1", 1
+if TYPE_CHECKING:
+    from training.spec import TrainingResult
 
 
 def leaf_groups(task: SimilarityTask) -> QuerySet[SimilarityGroup]:
     """The task's items: groups of its types that hold images or objects (and no groups)."""
     return (
         SimilarityGroup.objects.filter(type__in=task.types.all())
-        .annotate(children=Count("groups", distinct=True),
-                  views=Count("images", distinct=True) + Count("detection_objects", distinct=True))
+        .annotate(
+            children=Count("groups", distinct=True),
+            views=Count("images", distinct=True) + Count("detection_objects", distinct=True),
+        )
         .filter(children=0)
     )
 
@@ -59,13 +55,24 @@ def snapshot(task: SimilarityTask, work_dir: Path):
     groups = leaf_groups(task).prefetch_related("images", "detection_objects__image")
     for group in groups:
         for image in group.images.all():
-            samples.append(EmbeddingSample(image_id=str(image.id), path=artifacts.local_copy(image.file.name, work_dir),
-                                           group=str(group.id), test=group.test_group))
+            samples.append(
+                EmbeddingSample(
+                    image_id=str(image.id),
+                    path=artifacts.local_copy(image.file.name, work_dir),
+                    group=str(group.id),
+                    test=group.test_group,
+                )
+            )
         for obj in group.detection_objects.all():
-            samples.append(EmbeddingSample(
-                image_id=f"{obj.image_id}:{obj.id}", path=artifacts.local_copy(obj.image.file.name, work_dir),
-                group=str(group.id), test=group.test_group, box=tuple(float(v) for v in obj.data),
-            ))
+            samples.append(
+                EmbeddingSample(
+                    image_id=f"{obj.image_id}:{obj.id}",
+                    path=artifacts.local_copy(obj.image.file.name, work_dir),
+                    group=str(group.id),
+                    test=group.test_group,
+                    box=tuple(float(v) for v in obj.data),
+                )
+            )
     spec = EmbeddingSpec(
         arch=task.arch or settings.TRAINING_ARCH,
         dimension=settings.SIMILARITY_DIMENSION,
@@ -78,15 +85,20 @@ def snapshot(task: SimilarityTask, work_dir: Path):
     return spec, samples
 
 
-def train(*, job: TrainingJob, work_dir: Path, on_progress: Callable):
-    from training.similarity import train_embedder
+class SimilarityTraining:
+    """Similarity's `TrainingAdapter`, registered in ``SimilarityConfig.ready``."""
 
-    task = SimilarityTask.objects.get(id=job.task_id)
-    spec, samples = snapshot(task, work_dir)
-    return train_embedder(spec, samples, work_dir / "artifact", on_progress=on_progress)
+    task_model = SimilarityTask
 
+    def check_training_data(self, task: SimilarityTask) -> None:
+        check_training_data(task)
 
-def on_deploy(task_id: uuid.UUID) -> None:
-    """Collections that follow the task's production version move to the one just deployed."""
-    for collection in Collection.objects.filter(task_id=task_id, follow_production=True):
-        reembedding.follow_production(collection)
+    def train(self, task: SimilarityTask, work_dir: Path, on_progress: Callable) -> TrainingResult:
+        from training.similarity import train_embedder
+
+        spec, samples = snapshot(task, work_dir)
+        return train_embedder(spec, samples, work_dir / "artifact", on_progress=on_progress)
+
+    def deploy_metric(self, task: SimilarityTask) -> tuple[str, int]:
+        """A retrained embedder replaces production when its held-out precision@1 is not lower."""
+        return "precision_at_1", 1

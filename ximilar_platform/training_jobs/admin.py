@@ -1,6 +1,24 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from ximilar_platform.core.models import TrainableTask
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
+from ximilar_platform.training_jobs.status import train_status, with_train_status
+
+
+class TrainableTaskAdmin(admin.ModelAdmin):
+    """Tasks of any kind, with the train status of their newest job."""
+
+    list_display = ["name", "workspace", "production_version", "last_train_status", "created"]
+    search_fields = ["name", "id"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return with_train_status(super().get_queryset(request), self.model.task_kind)
+
+    @admin.display(description="last train status")
+    def last_train_status(self, task: TrainableTask) -> str:
+        return train_status(task)
 
 
 @admin.register(TrainingJob)

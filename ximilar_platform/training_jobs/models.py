@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import logging
+from django.db import models
 
-from django.db import DatabaseError, models
-from django.utils import timezone
-
-from ximilar_platform.core.models import WorkspaceOwned
-
-logger = logging.getLogger(__name__)
-
-
-class TaskKind(models.TextChoices):
-    RECOGNITION = "recognition"
-    DETECTION = "detection"
-    SIMILARITY = "similarity"
+from ximilar_platform.core.jobs import Job
+from ximilar_platform.core.models import TaskKind, WorkspaceOwned
 
 
 class TrainStatus(models.TextChoices):
-    """A task's ``last_train_status``, following its newest training job."""
+    """A task's ``last_train_status``: what its newest training job is doing (``training_jobs.status``)."""
 
     NOT_TRAINED = "NOT_TRAINED"
     WAITING = "WAITING"
@@ -28,62 +18,23 @@ class TrainStatus(models.TextChoices):
     FAILED = "FAILED"
 
 
-class TrainingJob(WorkspaceOwned):
-    """One training run. State changes go through the methods, which guard the lifecycle."""
+class TrainingJob(WorkspaceOwned, Job):
+    """One training run of a task of any kind; its lifecycle is `core.jobs.Job`'s."""
 
-    class State(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+    runner = "training"
+    noun = "training"
+    lost_worker = "The worker running this training stopped responding (killed or lost); start the training again."
 
     task_kind = models.CharField(max_length=16, choices=TaskKind.choices, default=TaskKind.RECOGNITION)
     task_id = models.UUIDField(db_index=True)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
     progress = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True, default="")
-    worker = models.CharField(max_length=255, blank=True, default="")
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
-    heartbeat = models.DateTimeField(null=True, blank=True)
     version = models.ForeignKey("ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created", "id"]
 
-    ACTIVE = (State.PENDING, State.RUNNING)
-
-    def start(self, *, worker: str) -> bool:
-        """Claim a pending job; False when it is not pending (a redelivered message does nothing)."""
-        now = timezone.now()
-        claimed = TrainingJob.objects.filter(pk=self.pk, state=self.State.PENDING).update(
-            state=self.State.RUNNING, started=now, heartbeat=now, worker=worker
-        )
-        if claimed:
-            self.refresh_from_db()
-        return bool(claimed)
-
-    def report(self, progress: dict) -> None:
-        TrainingJob.objects.filter(pk=self.pk, state=self.State.RUNNING).update(
-            progress=progress, heartbeat=timezone.now()
-        )
-
-    def beat(self) -> None:
-        try:
-            TrainingJob.objects.filter(pk=self.pk, state=self.State.RUNNING).update(heartbeat=timezone.now())
-        except DatabaseError:  # a busy database must not stop the training; the next beat retries
-            logger.warning("Heartbeat of training job %s failed", self.pk, exc_info=True)
-
-    def finish(self, version: ModelVersion) -> None:
-        self._end(self.State.SUCCEEDED, version=version)
-
-    def fail(self, error: str) -> None:
-        self._end(self.State.FAILED, error=error[:10000])
-
-    def _end(self, state: str, **fields: object) -> None:
-        fields.update(state=state, finished=timezone.now())
-        TrainingJob.objects.filter(pk=self.pk).update(**fields)
-        self.refresh_from_db()
+    def __str__(self) -> str:
+        return f"{self.task_kind} {self.task_id} ({self.state})"
 
 
 class ModelVersion(WorkspaceOwned):
@@ -104,3 +55,6 @@ class ModelVersion(WorkspaceOwned):
     class Meta:
         ordering = ["task_id", "version"]
         constraints = [models.UniqueConstraint(fields=["task_kind", "task_id", "version"], name="unique_version")]
+
+    def __str__(self) -> str:
+        return f"{self.task_kind} {self.task_id} v{self.version}"

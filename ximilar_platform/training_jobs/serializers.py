@@ -1,36 +1,54 @@
-"""Model version and training job JSON, the same for every task kind."""
+"""Task, model version and training job JSON, the same for every task kind."""
 
 from __future__ import annotations
 
-from django.db import models
+from collections.abc import Collection
+
 from rest_framework import serializers
 
+from ximilar_platform.core.api.fields import OptionalText
+from ximilar_platform.core.models import TrainableTask
+from ximilar_platform.training_jobs.adapters import adapter_for
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
-from ximilar_platform.training_jobs.services import deployed, task_model
+from ximilar_platform.training_jobs.status import train_status
 
 
-class DeployableTaskSerializer(serializers.ModelSerializer):
-    """A task whose ``production_version`` can be set to one of its trained versions (a deploy)."""
+class TrainableTaskSerializer(serializers.ModelSerializer):
+    """What every kind's task JSON has; ``production_version`` changes go through ``deploy_version``."""
 
-    task_kind: str
+    description = OptionalText()
+    last_train_status = serializers.SerializerMethodField()
 
-    def validate_production_version(self, value: int) -> int:
-        if self.instance is None:
-            if value != -1:
-                raise serializers.ValidationError("A new task has no trained version yet.")
-            return value
-        if value != self.instance.production_version and not ModelVersion.objects.filter(
-            task_kind=self.task_kind, task_id=self.instance.id, version=value
-        ).exists():
-            raise serializers.ValidationError(f"Version {value} of this task does not exist.")
+    TASK_FIELDS = [
+        "id",
+        "name",
+        "description",
+        "production_version",
+        "last_train_status",
+        "arch",
+        "workspace",
+        "created",
+    ]
+
+    def architectures(self) -> Collection[str]:
+        """The ``arch`` values this kind trains (imported lazily: the training library loads torch)."""
+        from training.backbones import ARCHITECTURES
+
+        return ARCHITECTURES
+
+    def get_last_train_status(self, task: TrainableTask) -> str:
+        return train_status(task)
+
+    def validate_arch(self, value: str) -> str:
+        known = self.architectures()
+        if value and value not in known:
+            raise serializers.ValidationError(f"Unknown architecture; choose one of {', '.join(sorted(known))}.")
         return value
 
-    def update(self, instance: models.Model, validated_data: dict) -> models.Model:
-        before = instance.production_version
-        task = super().update(instance, validated_data)
-        if task.production_version != before:
-            deployed(self.task_kind, task)
-        return task
+    def validate_production_version(self, value: int) -> int:
+        if self.instance is None and value != -1:
+            raise serializers.ValidationError("A new task has no trained version yet.")
+        return value
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -45,14 +63,26 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
         fields = [
-            "id", "task", "task_name", "version", "train_status", "production", "arch", "image_size", "metrics",
-            "training_seconds", "data_size", "created", "workspace",
+            "id",
+            "task",
+            "task_name",
+            "version",
+            "train_status",
+            "production",
+            "arch",
+            "image_size",
+            "metrics",
+            "training_seconds",
+            "data_size",
+            "created",
+            "workspace",
         ]
 
-    def _task(self, version: ModelVersion) -> models.Model | None:
+    def _task(self, version: ModelVersion) -> TrainableTask | None:
         tasks = self.context.setdefault("tasks", {})
         if version.task_id not in tasks:
-            tasks[version.task_id] = task_model(version.task_kind).objects.filter(id=version.task_id).first()
+            model = adapter_for(version.task_kind).task_model
+            tasks[version.task_id] = model.objects.filter(id=version.task_id).first()
         return tasks[version.task_id]
 
     def get_task_name(self, version: ModelVersion) -> str:

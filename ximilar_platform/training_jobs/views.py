@@ -1,38 +1,53 @@
-"""Versions and training jobs over HTTP; each task kind's urls mount subclasses naming the kind."""
+"""Tasks, versions and training jobs over HTTP, the same for every kind; each kind's urls mount them."""
 
 from __future__ import annotations
 
+import django_filters
+from django.db import transaction
 from django.db.models import QuerySet
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 
-from ximilar_platform.core.api.lookups import parse_uuid
+from ximilar_platform.core.api.filters import NameSearchFilterSet, UUIDFilter
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob, TrainStatus
-from ximilar_platform.training_jobs.serializers import ModelVersionSerializer, TrainingJobSerializer
-from ximilar_platform.training_jobs.services import delete_version, fail_stale_jobs, start_training, task_model
+from ximilar_platform.training_jobs.serializers import (
+    ModelVersionSerializer,
+    TrainableTaskSerializer,
+    TrainingJobSerializer,
+)
+from ximilar_platform.training_jobs.services import delete_version, deploy_version, start_training
+from ximilar_platform.training_jobs.status import with_train_status
 
 
 class TrainableTaskViewSet(WorkspaceScopedViewSet):
-    """Tasks of one kind: ``?search=`` on the name, and ``train``; reads see lost workers' jobs failed."""
+    """Tasks of one kind: ``?search=`` on the name, ``train``, and deploys by ``PATCH production_version``."""
 
-    task_kind: str
+    filterset_class = NameSearchFilterSet
 
     def get_queryset(self) -> QuerySet:
-        fail_stale_jobs()  # pollers of last_train_status see a lost worker's job as failed
-        queryset = super().get_queryset()
-        search = self.request.query_params.get("search")
-        return queryset.filter(name__icontains=search) if search else queryset
+        return with_train_status(super().get_queryset(), self.queryset.model.task_kind)
+
+    def perform_update(self, serializer: TrainableTaskSerializer) -> None:
+        number = serializer.validated_data.pop("production_version", None)
+        with transaction.atomic():
+            task = serializer.save()
+            if number is not None:
+                serializer.instance = deploy_version(task=task, number=number)
 
     @action(detail=True, methods=["post"])
     def train(self, request: Request, pk: str) -> Response:
         """Check the data rules and queue a training job: 202 with the job, 400 or 409 otherwise."""
-        job = start_training(task=self.get_object(), kind=self.task_kind)
+        job = start_training(task=self.get_object())
         body = {"id": pk, "status": TrainStatus.WAITING, "job": TrainingJobSerializer(job).data}
         return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class TaskRowsFilterSet(django_filters.FilterSet):
+    task = UUIDFilter(field_name="task_id")
 
 
 class TaskScopedReadViewSet(WorkspaceScopedViewSet):
@@ -40,12 +55,10 @@ class TaskScopedReadViewSet(WorkspaceScopedViewSet):
 
     task_kind: str
     http_method_names = ["get", "delete", "head", "options"]
+    filterset_class = TaskRowsFilterSet
 
     def get_queryset(self) -> QuerySet:
-        queryset = super().get_queryset().filter(task_kind=self.task_kind)
-        if self.request.query_params.get("task"):
-            queryset = queryset.filter(task_id=parse_uuid(self.request.query_params["task"], "task"))
-        return queryset
+        return super().get_queryset().filter(task_kind=self.task_kind)
 
 
 class ModelVersionViewSet(TaskScopedReadViewSet):
@@ -55,9 +68,6 @@ class ModelVersionViewSet(TaskScopedReadViewSet):
     serializer_class = ModelVersionSerializer
 
     def perform_destroy(self, instance: ModelVersion) -> None:
-        task = task_model(instance.task_kind).objects.filter(id=instance.task_id).first()
-        if task and task.production_version == instance.version:
-            raise ValidationError("This version is in production; deploy another version before deleting it.")
         delete_version(version=instance)
 
 
@@ -68,6 +78,9 @@ class TrainingJobViewSet(TaskScopedReadViewSet):
     serializer_class = TrainingJobSerializer
     http_method_names = ["get", "head", "options"]
 
-    def get_queryset(self) -> QuerySet:
-        fail_stale_jobs()
-        return super().get_queryset()
+
+def register_kind_routes(router: SimpleRouter, prefix: str, kind: str, basename: str) -> None:
+    """``<prefix>/model`` and ``<prefix>/training-job`` of one task kind."""
+    for path, base in (("model", ModelVersionViewSet), ("training-job", TrainingJobViewSet)):
+        viewset = type(f"{kind.title()}{base.__name__}", (base,), {"task_kind": kind})
+        router.register(f"{prefix}/{path}", viewset, basename=f"{basename}-{path}")

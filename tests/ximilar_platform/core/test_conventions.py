@@ -11,7 +11,11 @@ from ximilar_platform.recognition.models import Task
 def test_unknown_route_answers_json_404(api) -> None:
     response = api.get("/no/such/route")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found.", "code": "not_found", "status": {"code": 404, "text": "Not found."}}
+    assert response.json() == {
+        "detail": "Not found.",
+        "code": "not_found",
+        "status": {"code": 404, "text": "Not found."},
+    }
 
 
 def test_unknown_id_answers_json_404(api) -> None:
@@ -33,7 +37,9 @@ def test_routes_work_with_and_without_trailing_slash(api, path: str) -> None:
 def test_actions_and_deletes_never_redirect(api) -> None:
     task_id = api.post("/recognition/v2/task", {"name": "t"}, format="json").json()["id"]
     label_id = api.post("/recognition/v2/label", {"name": "l"}, format="json").json()["id"]
-    assert api.post(f"/recognition/v2/task/{task_id}/add-label", {"label_id": label_id}, format="json").status_code == 200
+    assert (
+        api.post(f"/recognition/v2/task/{task_id}/add-label", {"label_id": label_id}, format="json").status_code == 200
+    )
     assert api.delete(f"/recognition/v2/task/{task_id}/").status_code == 204
     assert not Task.objects.filter(id=task_id).exists()
 
@@ -89,7 +95,9 @@ def test_docs_page_and_schema_are_served_offline(client) -> None:
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert schema.status_code == 200
     paths = schema.json()["paths"]
-    assert {"/recognition/v2/training-image/{id}/add-label/", "/recognition/v2/task/", "/account/v2/user/"} <= set(paths)
+    assert {"/recognition/v2/training-image/{id}/add-label/", "/recognition/v2/task/", "/account/v2/user/"} <= set(
+        paths
+    )
 
 
 def test_admin_login_page_renders(client) -> None:
@@ -100,8 +108,13 @@ def test_admin_lists_every_registered_model(admin_client) -> None:
     from django.contrib import admin
 
     registered = {model._meta.label for model in admin.site._registry}
-    assert {"training_jobs.TrainingJob", "training_jobs.ModelVersion", "detection.DetectionTask",
-            "similarity.Collection", "similarity.Reembedding"} <= registered
+    assert {
+        "training_jobs.TrainingJob",
+        "training_jobs.ModelVersion",
+        "detection.DetectionTask",
+        "collections.Collection",
+        "collections.Reembedding",
+    } <= registered
     for model in admin.site._registry:
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         assert admin_client.get(url).status_code == 200, url

@@ -38,12 +38,18 @@ def test_task_and_label_json_match_the_contract(api, scene) -> None:
     assert default["color"] == "#FFFFFF"
     bad = api.post(LABELS, {"name": "x", "color": "red"}, format="json")
     assert bad.status_code == 400 and "color" in bad.json()["fields"]
-    assert api.post(f"{TASKS}/{task['id']}/remove-label", {"label_id": label["id"]}, format="json").json()["labels"] == []
+    assert (
+        api.post(f"{TASKS}/{task['id']}/remove-label", {"label_id": label["id"]}, format="json").json()["labels"] == []
+    )
 
 
 def test_objects_are_created_read_nested_and_changed(api, scene) -> None:
-    body = {"detection_label": scene["label"]["id"], "image": scene["image"]["id"], "data": [10, 5, 60, 70],
-            "meta_data": None}
+    body = {
+        "detection_label": scene["label"]["id"],
+        "image": scene["image"]["id"],
+        "data": [10, 5, 60, 70],
+        "meta_data": None,
+    }
     created = api.post(OBJECTS, body, format="json")
     assert created.status_code == 201, created.json()
     obj = api.get(f"{OBJECTS}/{created.json()['id']}").json()
@@ -51,28 +57,37 @@ def test_objects_are_created_read_nested_and_changed(api, scene) -> None:
     assert obj["detection_label"]["name"] == "car" and obj["image"]["img_path"].startswith("http")
     other = api.post(LABELS, {"name": "truck"}, format="json").json()
     # the client's change_label sends back the nested image it read
-    changed = api.put(f"{OBJECTS}/{obj['id']}", {"detection_label": other["id"], "image": obj["image"],
-                                                   "data": [0, 0, 100, 80]}, format="json")
+    changed = api.put(
+        f"{OBJECTS}/{obj['id']}",
+        {"detection_label": other["id"], "image": obj["image"], "data": [0, 0, 100, 80]},
+        format="json",
+    )
     assert changed.status_code == 200, changed.json()
     assert changed.json()["detection_label"]["id"] == other["id"] and changed.json()["data"] == [0, 0, 100, 80]
-    meta = api.put(f"{OBJECTS}/{obj['id']}", {"data": [0, 0, 100, 80], "detection_label": {"id": other["id"]},
-                                                "meta_data": {"plate": "1A2"}}, format="json")
+    meta = api.put(
+        f"{OBJECTS}/{obj['id']}",
+        {"data": [0, 0, 100, 80], "detection_label": {"id": other["id"]}, "meta_data": {"plate": "1A2"}},
+        format="json",
+    )
     assert meta.json()["meta_data"] == {"plate": "1A2"}
     missing = api.post(OBJECTS, {"data": [1, 1, 2, 2]}, format="json")
     assert missing.status_code == 400 and set(missing.json()["fields"]) == {"image", "detection_label"}
 
 
-@pytest.mark.parametrize("data, message", [
-    ([1, 2, 3], "[xmin, ymin, xmax, ymax]"),
-    ("10,10,20,20", "[xmin, ymin, xmax, ymax]"),
-    ([1, 2, "x", 4], "must be a number"),
-    ([1, 2, True, 4], "must be a number"),
-    ([50, 10, 40, 20], "xmin < xmax"),
-    ([10, 20, 40, 20], "xmin < xmax"),
-    ([-1, 0, 40, 20], "inside the 100x80 image"),
-    ([0, 0, 101, 20], "inside the 100x80 image"),
-    ([0, 0, 40, 80.5], "inside the 100x80 image"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ([1, 2, 3], "[xmin, ymin, xmax, ymax]"),
+        ("10,10,20,20", "[xmin, ymin, xmax, ymax]"),
+        ([1, 2, "x", 4], "must be a number"),
+        ([1, 2, True, 4], "must be a number"),
+        ([50, 10, 40, 20], "xmin < xmax"),
+        ([10, 20, 40, 20], "xmin < xmax"),
+        ([-1, 0, 40, 20], "inside the 100x80 image"),
+        ([0, 0, 101, 20], "inside the 100x80 image"),
+        ([0, 0, 40, 80.5], "inside the 100x80 image"),
+    ],
+)
 def test_bad_boxes_answer_400_and_store_nothing(api, scene, data, message) -> None:
     body = {"detection_label": scene["label"]["id"], "image": scene["image"]["id"], "data": data}
     response = api.post(OBJECTS, body, format="json")
@@ -93,8 +108,7 @@ def test_objects_list_filters_and_pages(api, scene) -> None:
     second = upload(api, colour=(0, 200, 0))
     truck = api.post(LABELS, {"name": "truck"}, format="json").json()
     for image, label in ((scene["image"], scene["label"]), (second, scene["label"]), (second, truck)):
-        api.post(OBJECTS, {"detection_label": label["id"], "image": image["id"], "data": [1, 1, 20, 20]},
-                 format="json")
+        api.post(OBJECTS, {"detection_label": label["id"], "image": image["id"], "data": [1, 1, 20, 20]}, format="json")
     assert api.get(OBJECTS).json()["count"] == 3
     assert api.get(f"{OBJECTS}?image={second['id']}").json()["count"] == 2
     assert api.get(f"{OBJECTS}?detection_label={truck['id']}").json()["count"] == 1
@@ -107,8 +121,11 @@ def test_objects_list_filters_and_pages(api, scene) -> None:
 
 
 def test_recognition_labels_on_objects(api, scene) -> None:
-    obj = api.post(OBJECTS, {"detection_label": scene["label"]["id"], "image": scene["image"]["id"],
-                             "data": [1, 1, 20, 20]}, format="json").json()
+    obj = api.post(
+        OBJECTS,
+        {"detection_label": scene["label"]["id"], "image": scene["image"]["id"], "data": [1, 1, 20, 20]},
+        format="json",
+    ).json()
     colour = api.post("/recognition/v2/label", {"name": "red"}, format="json").json()
     size = api.post("/recognition/v2/label", {"name": "length", "type": "value"}, format="json").json()
     assert api.post(f"{OBJECTS}/{obj['id']}/add-label", {"label_id": colour["id"]}, format="json").status_code == 200
@@ -123,8 +140,11 @@ def test_recognition_labels_on_objects(api, scene) -> None:
 
 
 def test_deleting_a_label_deletes_its_objects_and_a_task_takes_negative_images(api, scene) -> None:
-    api.post(OBJECTS, {"detection_label": scene["label"]["id"], "image": scene["image"]["id"],
-                       "data": [1, 1, 20, 20]}, format="json")
+    api.post(
+        OBJECTS,
+        {"detection_label": scene["label"]["id"], "image": scene["image"]["id"], "data": [1, 1, 20, 20]},
+        format="json",
+    )
     negative = upload(api, colour=(10, 10, 10))
     task = api.post(f"{TASKS}/{scene['task']['id']}/add-image", {"image_id": negative["id"]}, format="json").json()
     assert task["negative_images_count"] == 1
@@ -142,16 +162,25 @@ def test_detection_label_attaches_recognition_tasks(api, scene) -> None:
 
 
 def test_other_tenants_objects_images_and_labels_answer_404(api, bob, scene) -> None:
-    obj = api.post(OBJECTS, {"detection_label": scene["label"]["id"], "image": scene["image"]["id"],
-                             "data": [1, 1, 20, 20]}, format="json").json()
+    obj = api.post(
+        OBJECTS,
+        {"detection_label": scene["label"]["id"], "image": scene["image"]["id"], "data": [1, 1, 20, 20]},
+        format="json",
+    ).json()
     assert bob.client.get(f"{OBJECTS}/{obj['id']}").status_code == 404
     assert bob.client.get(f"{TASKS}/{scene['task']['id']}").status_code == 404
     bob_label = bob.client.post(LABELS, {"name": "mine"}, format="json").json()
-    stolen = bob.client.post(OBJECTS, {"detection_label": bob_label["id"], "image": scene["image"]["id"],
-                                       "data": [1, 1, 20, 20]}, format="json")
+    stolen = bob.client.post(
+        OBJECTS,
+        {"detection_label": bob_label["id"], "image": scene["image"]["id"], "data": [1, 1, 20, 20]},
+        format="json",
+    )
     assert stolen.status_code == 404
-    foreign_label = api.post(OBJECTS, {"detection_label": bob_label["id"], "image": scene["image"]["id"],
-                                       "data": [1, 1, 20, 20]}, format="json")
+    foreign_label = api.post(
+        OBJECTS,
+        {"detection_label": bob_label["id"], "image": scene["image"]["id"], "data": [1, 1, 20, 20]},
+        format="json",
+    )
     assert foreign_label.status_code == 404
     bob_image = upload(bob.client, colour=(1, 2, 3))
     negative = api.post(f"{TASKS}/{scene['task']['id']}/add-image", {"image_id": bob_image["id"]}, format="json")
@@ -160,8 +189,9 @@ def test_other_tenants_objects_images_and_labels_answer_404(api, bob, scene) -> 
 
 
 def test_detect_on_an_untrained_task_and_bad_requests(api, scene) -> None:
-    untrained = api.post("/detection/v2/detect", {"task_id": scene["task"]["id"], "records": [{"_url": "x"}]},
-                         format="json")
+    untrained = api.post(
+        "/detection/v2/detect", {"task_id": scene["task"]["id"], "records": [{"_url": "x"}]}, format="json"
+    )
     assert untrained.status_code == 400 and untrained.json()["status"]["code"] == 400
     train = api.post(f"{TASKS}/{scene['task']['id']}/train")
     assert train.status_code == 400 and "at least 20 images" in train.json()["detail"]

@@ -16,8 +16,14 @@ from ximilar_platform.detection.models import DetectionObject
 
 # A from-scratch YOLO needs 15-30 epochs before its mAP leaves 0 (ML_STACK.md); 120 images of 160 px for
 # 30 epochs on one thread (steadier than two on a shared 2-core machine) take about 100 s and reach ~0.9 mAP50.
-QUICK = {"DETECTION_MIN_IMAGES_PER_LABEL": "4", "DETECTION_IMAGE_SIZE": "160", "DETECTION_EPOCHS": "30",
-         "DETECTION_PATIENCE": "30", "TORCH_THREADS": "1", "TRAINING_HEARTBEAT_SECONDS": "1"}
+QUICK = {
+    "DETECTION_MIN_IMAGES_PER_LABEL": "4",
+    "DETECTION_IMAGE_SIZE": "160",
+    "DETECTION_EPOCHS": "30",
+    "DETECTION_PATIENCE": "30",
+    "TORCH_THREADS": "1",
+    "TRAINING_HEARTBEAT_SECONDS": "1",
+}
 
 
 def png(image) -> str:
@@ -46,8 +52,15 @@ def test_client_manages_objects(client) -> None:
     task.add_label(label.id)
     image, boxes = shapes_image(np.random.default_rng(1), objects=1)
     box = [boxes[0].xmin, boxes[0].ymin, boxes[0].xmax, boxes[0].ymax]
-    images, _ = client.upload_images([{"_base64": png(image).encode(), "noresize": True,
-                                       "objects": [{"detection_label": label.id, "data": box, "meta_data": {}}]}])
+    images, _ = client.upload_images(
+        [
+            {
+                "_base64": png(image).encode(),
+                "noresize": True,
+                "objects": [{"detection_label": label.id, "data": box, "meta_data": {}}],
+            }
+        ]
+    )
     objects, _ = client.get_objects_of_image(images[0].id)
     assert [o.data for o in objects] == [box] and objects[0].detection_label["name"] == "rect"
     objects[0].change_label(other.id)
@@ -59,8 +72,9 @@ def test_client_manages_objects(client) -> None:
     page, next_page, _ = client.get_objects(detection_label=other.id)
     assert [o.id for o in page] == [objects[0].id] and next_page is None
     assert client.get_objects(detection_label=label.id)[0] == []
-    negative, _ = client.upload_images([{"_base64": png(shapes_image(np.random.default_rng(2), objects=0)[0]).encode(),
-                                         "noresize": True}])
+    negative, _ = client.upload_images(
+        [{"_base64": png(shapes_image(np.random.default_rng(2), objects=0)[0]).encode(), "noresize": True}]
+    )
     task.add_negative_image(negative[0].id)
     assert client.get(f"detection/v2/task/{task.id}")["negative_images_count"] == 1
     objects[0].remove()
@@ -81,8 +95,10 @@ def test_a_detector_learns_and_detects_through_the_api(client, start_worker) -> 
     records = []
     for index in range(120):
         image, boxes = shapes_image(rng, objects=0 if index % 20 == 0 else int(rng.integers(1, 3)))
-        objects = [{"detection_label": label_ids[b.label], "data": [b.xmin, b.ymin, b.xmax, b.ymax], "meta_data": {}}
-                   for b in boxes]
+        objects = [
+            {"detection_label": label_ids[b.label], "data": [b.xmin, b.ymin, b.xmax, b.ymax], "meta_data": {}}
+            for b in boxes
+        ]
         records.append({"_base64": png(image).encode(), "noresize": True, "objects": objects})
     images, _ = client.upload_images(records)
     for image, record in zip(images, records, strict=True):
@@ -92,24 +108,34 @@ def test_a_detector_learns_and_detects_through_the_api(client, start_worker) -> 
     wait_for(lambda: client.get(f"detection/v2/task/{task.id}")["production_version"] >= 1, worker, timeout=600)
 
     held_out = [shapes_image(np.random.default_rng(1000 + i), objects=1) for i in range(12)]
-    result = client.detect_on_task([{"_base64": png(image), "noresize": True} for image, _ in held_out[:10]],
-                                   task.id, keep_prob=0.3)
+    result = client.detect_on_task(
+        [{"_base64": png(image), "noresize": True} for image, _ in held_out[:10]], task.id, keep_prob=0.3
+    )
     assert result["version"] == 1 and len(result["records"]) == 10
     found = 0
     for record, (_, boxes) in zip(result["records"], held_out, strict=False):
         truth = boxes[0]
         assert (record["_width"], record["_height"]) == (160, 160)
-        found += any(o["id"] == label_ids[truth.label] and o["prob"] > 0.3
-                     and iou(o["bound_box"], [truth.xmin, truth.ymin, truth.xmax, truth.ymax]) >= 0.5
-                     for o in record["_objects"])
+        found += any(
+            o["id"] == label_ids[truth.label]
+            and o["prob"] > 0.3
+            and iou(o["bound_box"], [truth.xmin, truth.ymin, truth.xmax, truth.ymax]) >= 0.5
+            for o in record["_objects"]
+        )
     assert found >= 6, result["records"]  # recall at IoU 0.5 on unseen images, far above a random box's
     model = client.get(f"detection/v2/model?task={task.id}")["results"][0]
     assert model["metrics"]["map50"] > 0.3 and set(model["metrics"]["per_label"]) == set(label_ids.values())
     too_many = client.post("detection/v2/detect", data={"task_id": task.id, "records": [{"_url": "x"}] * 11})
     assert too_many["status"]["code"] == 400
-    extra = client.post("detection/v2/detect", data={
-        "task_id": task.id, "descriptor": 1, "store_images": True,
-        "records": [{"_base64": png(held_out[10][0])}, {"_base64": "broken"}, {"_base64": png(held_out[11][0])}]})
+    extra = client.post(
+        "detection/v2/detect",
+        data={
+            "task_id": task.id,
+            "descriptor": 1,
+            "store_images": True,
+            "records": [{"_base64": png(held_out[10][0])}, {"_base64": "broken"}, {"_base64": png(held_out[11][0])}],
+        },
+    )
     good, bad, other = extra["records"]
     assert bad["_status"]["code"] == 400 and "_objects" not in bad
     assert len(good["_descriptor"]) == 1280 and abs(np.linalg.norm(good["_descriptor"]) - 1) < 1e-3

@@ -17,7 +17,7 @@ from ximilar_platform.detection.models import DetectionLabel, DetectionTask
 from ximilar_platform.flows.models import Flow
 from ximilar_platform.recognition.models import Label, Task
 from ximilar_platform.similarity.models import SimilarityTask
-from ximilar_platform.training_jobs import services as job_services
+from ximilar_platform.training_jobs import runner
 from ximilar_platform.training_jobs.models import TrainingJob
 
 # Label ids baked into the colour model's manifest; each test creates Label rows with these ids.
@@ -40,10 +40,21 @@ def colour_model(tmp_path_factory: pytest.TempPathFactory) -> TrainingResult:
     from training.spec import Sample, TrainingSpec
 
     folder = tmp_path_factory.mktemp("colours")
-    samples = [Sample(f"{colour}{i}", _write(folder, f"{colour}{i}", colour_image_base64(i, colour)), (label,))
-               for colour, label in (("red", RED), ("blue", BLUE)) for i in range(12)]
-    spec = TrainingSpec(task_type="multi_class", labels=(RED, BLUE), arch="resnet18", image_size=32, epochs=6,
-                        batch_size=8, num_threads=1, device="cpu")
+    samples = [
+        Sample(f"{colour}{i}", _write(folder, f"{colour}{i}", colour_image_base64(i, colour)), (label,))
+        for colour, label in (("red", RED), ("blue", BLUE))
+        for i in range(12)
+    ]
+    spec = TrainingSpec(
+        task_type="multi_class",
+        labels=(RED, BLUE),
+        arch="resnet18",
+        image_size=32,
+        epochs=6,
+        batch_size=8,
+        num_threads=1,
+        device="cpu",
+    )
     threads = torch.get_num_threads()
     try:
         return train(spec, samples, folder / "model")
@@ -60,10 +71,20 @@ def embedder_model(tmp_path_factory: pytest.TempPathFactory) -> TrainingResult:
     from training.spec import EmbeddingSample, EmbeddingSpec
 
     folder = tmp_path_factory.mktemp("items")
-    samples = [EmbeddingSample(f"{item}-{view}", _write(folder, f"{item}-{view}", item_view_base64(item, view)),
-                               f"item{item}") for item in range(8) for view in range(3)]
-    spec = EmbeddingSpec(arch="resnet18", dimension=EMBEDDING_DIMENSION, image_size=32, epochs=1, batch_size=8,
-                         num_threads=1, device="cpu")
+    samples = [
+        EmbeddingSample(f"{item}-{view}", _write(folder, f"{item}-{view}", item_view_base64(item, view)), f"item{item}")
+        for item in range(8)
+        for view in range(3)
+    ]
+    spec = EmbeddingSpec(
+        arch="resnet18",
+        dimension=EMBEDDING_DIMENSION,
+        image_size=32,
+        epochs=1,
+        batch_size=8,
+        num_threads=1,
+        device="cpu",
+    )
     threads = torch.get_num_threads()
     try:
         return train_embedder(spec, samples, folder / "model")
@@ -80,7 +101,7 @@ def register(task, kind: str, result: TrainingResult, work: Path, labels: list[s
         (copy / "manifest.json").write_text(json.dumps({**manifest, "labels": labels}))
         result = replace(result, artifact_dir=str(copy))
     job = TrainingJob.objects.create(workspace=task.workspace, task_kind=kind, task_id=task.id)
-    version = job_services.record_version(job=job, result=result)
+    version = runner.record_version(job=job, result=result)
     type(task).objects.filter(id=task.id).update(production_version=version.version)
 
 

@@ -42,32 +42,46 @@ def test_flows_are_created_read_updated_and_deleted(api, task) -> None:
     listed = api.get(f"{FLOWS}/").json()
     assert listed["count"] == 1 and listed["next"] is None and listed["results"][0]["id"] == flow["id"]
     definition = api.get(f"{FLOWS}/{flow['id']}/json").json()
-    assert definition == {"id": flow["id"], "type": "flow", "name": "flow", "description": "colour",
-                          "top_node": flow["top_node"]}
-    changed = api.patch(f"{FLOWS}/{flow['id']}", {"top_node": {"type": "list", "nodes": [recognition(task.id)]}},
-                        format="json")
+    assert definition == {
+        "id": flow["id"],
+        "type": "flow",
+        "name": "flow",
+        "description": "colour",
+        "top_node": flow["top_node"],
+    }
+    changed = api.patch(
+        f"{FLOWS}/{flow['id']}", {"top_node": {"type": "list", "nodes": [recognition(task.id)]}}, format="json"
+    )
     assert changed.status_code == 200 and changed.json()["top_node"]["type"] == "list"
-    replaced = api.put(f"{FLOWS}/{flow['id']}/", {"name": "b", "top_node": recognition(task.id), "image_size": None},
-                       format="json")
+    replaced = api.put(
+        f"{FLOWS}/{flow['id']}/", {"name": "b", "top_node": recognition(task.id), "image_size": None}, format="json"
+    )
     assert replaced.status_code == 200 and "image_size" not in replaced.json()
     assert api.delete(f"{FLOWS}/{flow['id']}/").status_code == 204 and not Flow.objects.exists()
 
 
-@pytest.mark.parametrize(("top_node", "message"), [
-    ({"type": "magic"}, "top_node.type: unknown node type 'magic'"),
-    ("recognition", "top_node: a node must be a JSON object"),
-    ({"type": "recognition", "task": "nope", "output_name": "x"}, "top_node.task: 'nope' is not a valid UUID"),
-    ({"type": "recognition", "output_name": "x"}, "top_node.task: this field is required"),
-    ({"type": "recognition", "task": str(uuid.uuid4())}, "top_node.output_name: this field is required"),
-    ({"type": "detection", "task": str(uuid.uuid4()), "keep_prob": 1.5}, "top_node.keep_prob: must be a number"),
-    ({"type": "detection", "task": str(uuid.uuid4()), "version": 0}, "top_node.version: must be null"),
-    ({"type": "list", "nodes": []}, "top_node.nodes: must be a non-empty list"),
-    ({"type": "list", "nodes": [{"type": "flow", "flow": str(uuid.uuid4()), "extra": 1}]},
-     "top_node.nodes[0]: unknown field(s) extra"),
-    ({"type": "branch_selector", "task": str(uuid.uuid4()), "branches": [{"label": "a", "node": {"type": "x"}}]},
-     "top_node.branches[0].node.type: unknown node type 'x'"),
-    ({"type": "object_selector", "task": str(uuid.uuid4()), "labels": []}, "top_node.labels: must be null"),
-])
+@pytest.mark.parametrize(
+    ("top_node", "message"),
+    [
+        ({"type": "magic"}, "top_node.type: unknown node type 'magic'"),
+        ("recognition", "top_node: a node must be a JSON object"),
+        ({"type": "recognition", "task": "nope", "output_name": "x"}, "top_node.task: 'nope' is not a valid UUID"),
+        ({"type": "recognition", "output_name": "x"}, "top_node.task: this field is required"),
+        ({"type": "recognition", "task": str(uuid.uuid4())}, "top_node.output_name: this field is required"),
+        ({"type": "detection", "task": str(uuid.uuid4()), "keep_prob": 1.5}, "top_node.keep_prob: must be a number"),
+        ({"type": "detection", "task": str(uuid.uuid4()), "version": 0}, "top_node.version: must be null"),
+        ({"type": "list", "nodes": []}, "top_node.nodes: must be a non-empty list"),
+        (
+            {"type": "list", "nodes": [{"type": "flow", "flow": str(uuid.uuid4()), "extra": 1}]},
+            "top_node.nodes[0]: unknown field(s) extra",
+        ),
+        (
+            {"type": "branch_selector", "task": str(uuid.uuid4()), "branches": [{"label": "a", "node": {"type": "x"}}]},
+            "top_node.branches[0].node.type: unknown node type 'x'",
+        ),
+        ({"type": "object_selector", "task": str(uuid.uuid4()), "labels": []}, "top_node.labels: must be null"),
+    ],
+)
 def test_malformed_definitions_answer_400_naming_the_node(api, top_node, message) -> None:
     response = create(api, top_node)
     assert response.status_code == 400
@@ -82,8 +96,9 @@ def test_another_workspace_never_sees_a_flow(api, bob, task) -> None:
     assert bob.client.get(f"{FLOWS}/{flow['id']}/json").status_code == 404
     assert bob.client.get(FLOWS).json()["count"] == 0
     assert bob.client.delete(f"{FLOWS}/{flow['id']}/").status_code == 404
-    stolen = bob.client.post(PROCESS, {"flow": flow["id"], "records": [{"_base64": colour_image_base64(1, "red")}]},
-                             format="json")
+    stolen = bob.client.post(
+        PROCESS, {"flow": flow["id"], "records": [{"_base64": colour_image_base64(1, "red")}]}, format="json"
+    )
     assert stolen.status_code == 404 and stolen.json()["status"]["code"] == 404
 
 
@@ -94,11 +109,14 @@ def reasons(api, flow_id) -> tuple[bool, list[str]]:
 
 def test_missing_untrained_and_foreign_tasks_make_a_flow_invalid(api, bob, task) -> None:
     missing, foreign = uuid.uuid4(), DetectionTask.objects.create(workspace=bob.workspace, name="bob's")
-    top = {"type": "list", "nodes": [
-        recognition(task.id),
-        recognition(missing),
-        {"type": "detection", "task": str(foreign.id)},
-    ]}
+    top = {
+        "type": "list",
+        "nodes": [
+            recognition(task.id),
+            recognition(missing),
+            {"type": "detection", "task": str(foreign.id)},
+        ],
+    }
     flow = create(api, top).json()
     assert flow["valid"] is False
     assert flow["invalid_reason"] == [
@@ -106,19 +124,23 @@ def test_missing_untrained_and_foreign_tasks_make_a_flow_invalid(api, bob, task)
         f"top_node.nodes[1]: recognition task {missing} not found in this workspace.",
         f"top_node.nodes[2]: detection task {foreign.id} not found in this workspace.",
     ]
-    response = api.post(PROCESS, {"flow": flow["id"], "records": [{"_base64": colour_image_base64(1, "red")}]},
-                        format="json")
+    response = api.post(
+        PROCESS, {"flow": flow["id"], "records": [{"_base64": colour_image_base64(1, "red")}]}, format="json"
+    )
     assert response.status_code == 400 and response.json()["status"]["code"] == 400
     assert "top_node.nodes[1]" in response.json()["status"]["text"]
 
 
 def test_a_pinned_version_must_exist_and_validity_follows_the_tasks(api, task) -> None:
     flow = create(api, recognition(task.id, version=2)).json()
-    assert reasons(api, flow["id"]) == (False, [
-        "top_node: recognition task 'colours': Version 2 of this task does not exist."])
+    assert reasons(api, flow["id"]) == (
+        False,
+        ["top_node: recognition task 'colours': Version 2 of this task does not exist."],
+    )
     for number in (1, 2):
-        ModelVersion.objects.create(workspace=task.workspace, task_id=task.id, version=number, arch="resnet18",
-                                    artifact="nowhere")
+        ModelVersion.objects.create(
+            workspace=task.workspace, task_id=task.id, version=number, arch="resnet18", artifact="nowhere"
+        )
     assert reasons(api, flow["id"]) == (True, [])
     task.delete()
     assert reasons(api, flow["id"])[0] is False
@@ -131,8 +153,7 @@ def test_nested_flows_that_form_a_cycle_are_invalid(api, task) -> None:
     valid, problems = reasons(api, first["id"])
     assert not valid and problems == ["top_node.top_node.nodes[0]: nested flows form a cycle: 'A' -> 'B' -> 'A'."]
     itself = create(api, {"type": "list", "nodes": [recognition(task.id)]}, name="C").json()
-    api.patch(f"{FLOWS}/{itself['id']}", {"top_node": {"type": "list", "nodes": [nested(itself["id"])]}},
-              format="json")
+    api.patch(f"{FLOWS}/{itself['id']}", {"top_node": {"type": "list", "nodes": [nested(itself["id"])]}}, format="json")
     assert reasons(api, itself["id"])[1] == ["top_node.nodes[0]: nested flows form a cycle: 'C' -> 'C'."]
 
 
@@ -151,8 +172,10 @@ def test_a_flow_deeper_than_the_limit_is_invalid(api, task, settings) -> None:
     inner = create(api, {"type": "list", "nodes": [recognition(task.id)]}, name="inner").json()
     assert reasons(api, inner["id"]) == (True, [])
     outer = create(api, {"type": "list", "nodes": [nested(inner["id"])]}, name="outer").json()
-    assert reasons(api, outer["id"]) == (False, [
-        "top_node.nodes[0].top_node.nodes[0]: the flow nests deeper than FLOW_MAX_DEPTH (3) nodes."])
+    assert reasons(api, outer["id"]) == (
+        False,
+        ["top_node.nodes[0].top_node.nodes[0]: the flow nests deeper than FLOW_MAX_DEPTH (3) nodes."],
+    )
 
 
 def test_process_checks_the_request(api, task, settings) -> None:

@@ -14,6 +14,7 @@ from tests.detection_shapes import shapes_image
 from tests.factories import colour_image_base64
 from tests.ximilar_platform.flows.conftest import EMBEDDING_DIMENSION, make_flow, register
 from ximilar_platform.flows import runner
+from ximilar_platform.serving import predictors
 from ximilar_platform.training_jobs import artifacts
 from ximilar_platform.training_jobs.models import ModelVersion
 
@@ -62,8 +63,9 @@ def test_a_recognition_node_answers_what_classify_answers(alice, models) -> None
     flow = make_flow(alice, colours(models))
     records = colour_records("red", "blue")
     body = process(alice, flow, records)
-    classified = alice.client.post("/recognition/v2/classify", {"task_id": str(models.colours.id),
-                                                                "records": records}, format="json").json()
+    classified = alice.client.post(
+        "/recognition/v2/classify", {"task_id": str(models.colours.id), "records": records}, format="json"
+    ).json()
     for mine, theirs in zip(body["records"], classified["records"], strict=True):
         assert mine["colour"] == {"best_label": theirs["best_label"], "labels": theirs["labels"]}
         assert mine["_id"] == theirs["_id"] and mine["_status"]["code"] == 200 and "_base64" not in mine
@@ -74,17 +76,25 @@ def test_a_detection_node_answers_what_detect_answers(alice, models) -> None:
     flow = make_flow(alice, detection(models, keep_prob=0.4, output_name="shapes"))
     records = shape_records(3)
     body = process(alice, flow, records)
-    detected = alice.client.post("/detection/v2/detect", {"task_id": str(models.shapes.id), "records": records,
-                                                          "keep_prob": 0.4}, format="json").json()
+    detected = alice.client.post(
+        "/detection/v2/detect", {"task_id": str(models.shapes.id), "records": records, "keep_prob": 0.4}, format="json"
+    ).json()
     assert [r["shapes"] for r in body["records"]] == [r["_objects"] for r in detected["records"]]
     assert sum(len(r["shapes"]) for r in body["records"]) >= 3
 
 
 def test_a_branch_selector_runs_the_branch_of_the_best_label(alice, models) -> None:
-    flow = make_flow(alice, {"type": "branch_selector", "task": str(models.colours.id), "branches": [
-        {"label": "red", "node": descriptor(models)},
-        {"label": "blue", "node": detection(models, keep_prob=0.05)},
-    ]})
+    flow = make_flow(
+        alice,
+        {
+            "type": "branch_selector",
+            "task": str(models.colours.id),
+            "branches": [
+                {"label": "red", "node": descriptor(models)},
+                {"label": "blue", "node": detection(models, keep_prob=0.05)},
+            ],
+        },
+    )
     body = process(alice, flow, [*colour_records("red", "blue", "blue"), {"_base64": "broken"}])
     red, blue, other_blue, broken = body["records"]
     assert red["_branch"]["branch"] == "red" and red["_branch"]["best_label"]["name"] == "red"
@@ -96,32 +106,58 @@ def test_a_branch_selector_runs_the_branch_of_the_best_label(alice, models) -> N
 
 
 def test_min_prob_sends_unsure_records_to_the_default(alice, models) -> None:
-    flow = make_flow(alice, {"type": "branch_selector", "task": str(models.colours.id), "output_name": "route",
-                             "min_prob": 1.0, "branches": [{"label": "red", "node": descriptor(models)}],
-                             "default": colours(models, output_name="fallback")})
+    flow = make_flow(
+        alice,
+        {
+            "type": "branch_selector",
+            "task": str(models.colours.id),
+            "output_name": "route",
+            "min_prob": 1.0,
+            "branches": [{"label": "red", "node": descriptor(models)}],
+            "default": colours(models, output_name="fallback"),
+        },
+    )
     record = process(alice, flow, colour_records("red"))["records"][0]
     assert record["route"]["branch"] == "default" and "fallback" in record and "_descriptor" not in record
 
 
 def test_an_object_selector_processes_each_object_and_attaches_the_results(alice, models) -> None:
-    flow = make_flow(alice, {"type": "object_selector", "task": str(models.shapes.id), "keep_prob": 0.3, "node": {
-        "type": "list", "nodes": [colours(models), descriptor(models)]}})
+    flow = make_flow(
+        alice,
+        {
+            "type": "object_selector",
+            "task": str(models.shapes.id),
+            "keep_prob": 0.3,
+            "node": {"type": "list", "nodes": [colours(models), descriptor(models)]},
+        },
+    )
     body = process(alice, flow, shape_records(3))
     objects = [obj for record in body["records"] for obj in record["_objects"]]
     assert len(objects) >= 3
     for obj in objects:
         assert obj["name"] in {"rect", "circle"} and len(obj["bound_box"]) == 4 and obj["prob"] > 0.3
         assert obj["colour"]["best_label"]["name"] in {"red", "blue"} and is_unit_descriptor(obj["_descriptor"])
-    only_rects = make_flow(alice, {"type": "object_selector", "task": str(models.shapes.id), "labels": ["rect"],
-                                   "output_name": "rects", "node": colours(models)})
+    only_rects = make_flow(
+        alice,
+        {
+            "type": "object_selector",
+            "task": str(models.shapes.id),
+            "labels": ["rect"],
+            "output_name": "rects",
+            "node": colours(models),
+        },
+    )
     rects = [obj for record in process(alice, only_rects, shape_records(3))["records"] for obj in record["rects"]]
     assert {obj["name"] for obj in rects} <= {"rect"} and all("colour" in obj for obj in rects)
 
 
 def test_a_nested_flow_runs_on_the_same_record(alice, models) -> None:
     inner = make_flow(alice, colours(models), name="inner")
-    outer = make_flow(alice, {"type": "list", "nodes": [{"type": "flow", "flow": str(inner.id)},
-                                                        detection(models), descriptor(models)]}, name="outer")
+    outer = make_flow(
+        alice,
+        {"type": "list", "nodes": [{"type": "flow", "flow": str(inner.id)}, detection(models), descriptor(models)]},
+        name="outer",
+    )
     record = process(alice, outer, colour_records("blue"))["records"][0]
     assert record["colour"]["best_label"]["name"] == "blue"
     assert isinstance(record["_objects"], list) and is_unit_descriptor(record["_descriptor"])
@@ -137,22 +173,31 @@ class CountingPredictor:
         self.calls[self.kind] += 1
         return self.inner.predict(images, **options)
 
-    def describe(self, images):
-        self.calls[self.kind] += 1
-        return self.inner.describe(images)
-
 
 def test_every_node_makes_one_batched_call_per_request(alice, models, monkeypatch) -> None:
     calls: Counter = Counter()
-    real = runner.predictor_for
-    monkeypatch.setattr(runner, "predictor_for", lambda version: CountingPredictor(real(version), version.task_kind,
-                                                                                   calls))
-    flow = make_flow(alice, {"type": "list", "nodes": [
-        colours(models),
-        {"type": "branch_selector", "task": str(models.colours.id), "branches": [
-            {"label": "red", "node": descriptor(models)}, {"label": "blue", "node": descriptor(models)}]},
-        {"type": "object_selector", "task": str(models.shapes.id), "node": colours(models, output_name="crop")},
-    ]})
+    real = predictors.predictor_for
+    monkeypatch.setattr(
+        predictors, "predictor_for", lambda version: CountingPredictor(real(version), version.task_kind, calls)
+    )
+    flow = make_flow(
+        alice,
+        {
+            "type": "list",
+            "nodes": [
+                colours(models),
+                {
+                    "type": "branch_selector",
+                    "task": str(models.colours.id),
+                    "branches": [
+                        {"label": "red", "node": descriptor(models)},
+                        {"label": "blue", "node": descriptor(models)},
+                    ],
+                },
+                {"type": "object_selector", "task": str(models.shapes.id), "node": colours(models, output_name="crop")},
+            ],
+        },
+    )
     body = process(alice, flow, [*colour_records("red", "blue", "red"), *shape_records(3)])
     assert all(record["_status"]["code"] == 200 for record in body["records"])
     # recognition + branch selector + the crops' recognition; two descriptor branches; one detector
@@ -171,21 +216,33 @@ def test_a_failing_node_fails_alone(alice, models) -> None:
 
 def test_objects_too_small_to_crop_fail_alone(alice, models, monkeypatch) -> None:
     monkeypatch.setattr(runner, "MIN_CROP_SIDE", 10_000)
-    flow = make_flow(alice, {"type": "list", "nodes": [
-        {"type": "object_selector", "task": str(models.shapes.id), "node": colours(models)}, colours(models)]})
+    flow = make_flow(
+        alice,
+        {
+            "type": "list",
+            "nodes": [
+                {"type": "object_selector", "task": str(models.shapes.id), "node": colours(models)},
+                colours(models),
+            ],
+        },
+    )
     record = process(alice, flow, shape_records(1))["records"][0]
     assert record["_status"]["code"] == 200 and "colour" in record and "_errors" not in record
-    assert record["_objects"] and all(obj["_errors"][0]["node"] == "top_node.nodes[0].node"
-                                      and obj["_errors"][0]["code"] == 400 and "colour" not in obj
-                                      for obj in record["_objects"])
+    assert record["_objects"] and all(
+        obj["_errors"][0]["node"] == "top_node.nodes[0].node"
+        and obj["_errors"][0]["code"] == 400
+        and "colour" not in obj
+        for obj in record["_objects"]
+    )
 
 
-def test_a_node_runs_its_pinned_version_else_production_at_call_time(alice, models, colour_model, tmp_path,
-                                                                       monkeypatch) -> None:
+def test_a_node_runs_its_pinned_version_else_production_at_call_time(
+    alice, models, colour_model, tmp_path, monkeypatch
+) -> None:
     register(models.colours, "recognition", colour_model, tmp_path)  # version 2 goes to production
     served = []
-    real = runner.predictor_for
-    monkeypatch.setattr(runner, "predictor_for", lambda version: served.append(version.version) or real(version))
+    real = predictors.predictor_for
+    monkeypatch.setattr(predictors, "predictor_for", lambda version: served.append(version.version) or real(version))
     pinned, production = make_flow(alice, colours(models, version=1)), make_flow(alice, colours(models))
     for flow in (pinned, production):
         assert process(alice, flow, colour_records("red"))["records"][0]["colour"]["best_label"]["name"] == "red"
@@ -209,8 +266,14 @@ def flows_client(live_server, alice):
 
 
 def test_the_official_client_lists_reads_and_processes_flows(flows_client, alice, models) -> None:
-    flow = make_flow(alice, {"type": "branch_selector", "task": str(models.colours.id), "branches": [
-        {"label": "red", "node": descriptor(models)}, {"label": "blue", "node": colours(models)}]})
+    flow = make_flow(
+        alice,
+        {
+            "type": "branch_selector",
+            "task": str(models.colours.id),
+            "branches": [{"label": "red", "node": descriptor(models)}, {"label": "blue", "node": colours(models)}],
+        },
+    )
     flows, status = flows_client.get_all_flows()
     assert status["status"] == "OK" and [f.id for f in flows] == [str(flow.id)] and flows[0].valid
     one, _ = flows_client.get_flow(str(flow.id))

@@ -52,9 +52,10 @@ def test_task_refuses_labels_of_another_type(api, task_type: str, label_type: st
     label = create(api, LABELS, name="l", type=label_type)
     response = api.post(f"{TASKS}/{task['id']}/add-label", {"label_id": label["id"]}, format="json")
     assert response.status_code == 400
-    assert f"takes {dict(multi_class='category', multi_label='tag', regression='value')[task_type]}" in response.json()[
-        "detail"
-    ]
+    assert (
+        f"takes {dict(multi_class='category', multi_label='tag', regression='value')[task_type]}"
+        in response.json()["detail"]
+    )
     assert not Task.objects.get(id=task["id"]).labels.filter(id=label["id"]).exists()
 
 
@@ -107,10 +108,13 @@ def test_label_type_is_locked_while_a_task_uses_it(api) -> None:
 def test_label_add_task_and_remove_task(api) -> None:
     task = create(api, TASKS, name="t")
     label = create(api, LABELS, name="l")
-    assert api.post(f"{LABELS}/{label['id']}/add-task", {"task_id": task["id"]}, format="json").json()["tasks_count"] == 1
-    assert api.post(f"{LABELS}/{label['id']}/remove-task", {"task_id": task["id"]}, format="json").json()[
-        "tasks_count"
-    ] == 0
+    assert (
+        api.post(f"{LABELS}/{label['id']}/add-task", {"task_id": task["id"]}, format="json").json()["tasks_count"] == 1
+    )
+    assert (
+        api.post(f"{LABELS}/{label['id']}/remove-task", {"task_id": task["id"]}, format="json").json()["tasks_count"]
+        == 0
+    )
 
 
 def test_other_workspaces_objects_are_404_and_unchanged(alice, bob) -> None:

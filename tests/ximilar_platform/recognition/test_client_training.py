@@ -17,8 +17,13 @@ from tests.factories import colour_image_base64
 from tests.ximilar_platform.conftest import worker_log
 from ximilar_platform.training_jobs.models import TrainingJob
 
-QUICK = {"TRAINING_MIN_IMAGES_PER_LABEL": "4", "TRAINING_ARCH": "resnet18", "TRAINING_IMAGE_SIZE": "32",
-         "TRAINING_EPOCHS": "8", "TRAINING_HEARTBEAT_SECONDS": "0.5"}
+QUICK = {
+    "TRAINING_MIN_IMAGES_PER_LABEL": "4",
+    "TRAINING_ARCH": "resnet18",
+    "TRAINING_IMAGE_SIZE": "32",
+    "TRAINING_EPOCHS": "8",
+    "TRAINING_HEARTBEAT_SECONDS": "0.5",
+}
 
 
 @pytest.fixture
@@ -78,8 +83,10 @@ def test_client_trains_polls_and_classifies(client, start_worker, settings) -> N
     finally:
         server.shutdown()
     assert by_url["records"][0]["best_label"]["name"] == "blue"
-    assert client.classify_on_task([{"_url": "http://example.invalid/x.png"}], task.id)["records"][0]["_status"][
-        "code"] == 400
+    assert (
+        client.classify_on_task([{"_url": "http://example.invalid/x.png"}], task.id)["records"][0]["_status"]["code"]
+        == 400
+    )
     with pytest.raises(XimilarClientException):
         task.classify([{"_base64": colour_image_base64(1, "red"), "noresize": True}], version=9)
     model = client.get_model(client.get("recognition/v2/model/?task=" + task.id)["results"][0]["id"])[0]
@@ -94,13 +101,14 @@ def test_killed_worker_leaves_a_failed_job_not_a_stuck_one(client, start_worker,
     wait_for(lambda: TrainingJob.objects.filter(state="running", progress__has_key="epoch").exists(), worker)
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(timeout=30)
-    deadline = time.monotonic() + 30
+    # the sweep of the worker that takes over fails the dead worker's job
+    replacement = start_worker(**QUICK, TRAINING_STALE_AFTER="3", JOB_SWEEP_SECONDS="1")
+    deadline = time.monotonic() + 60
     while client.get_task(task.id)[0].last_train_status != "FAILED" and time.monotonic() < deadline:
         time.sleep(0.5)
     assert client.get_task(task.id)[0].last_train_status == "FAILED"
     job = TrainingJob.objects.get()
     assert job.state == "failed" and "stopped responding" in job.error
     assert client.get_task(task.id)[0].production_version == -1
-    replacement = start_worker(**QUICK)
     task.train()
     wait_for(lambda: client.get_task(task.id)[0].production_version == 1, replacement)

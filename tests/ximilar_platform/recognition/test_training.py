@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from tests.factories import colour_image_base64
-from ximilar_platform.recognition.models import Task
-from ximilar_platform.training_jobs import services as job_services
+from ximilar_platform.core.jobs import fail_stale_jobs
+from ximilar_platform.training_jobs import runner
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
 
 TASKS = "/recognition/v2/task"
@@ -63,7 +64,9 @@ def test_train_refuses_tasks_that_break_the_data_rules(api, settings) -> None:
     api.post(f"{TASKS}/{task['id']}/add-label", {"label_id": blue["id"]}, format="json")
     response = api.post(f"{TASKS}/{task['id']}/train")
     assert response.status_code == 400 and "'red' (2)" in response.json()["detail"]
-    assert not TrainingJob.objects.exists() and Task.objects.get(id=task["id"]).last_train_status == "NOT_TRAINED"
+    assert not TrainingJob.objects.exists() and api.get(f"{TASKS}/{task['id']}").json()["last_train_status"] == (
+        "NOT_TRAINED"
+    )
 
 
 def test_training_a_categorizer_creates_a_version_that_classifies(api, django_capture_on_commit_callbacks) -> None:
@@ -97,8 +100,9 @@ def test_classify_errors_answer_in_the_envelope(api, django_capture_on_commit_ca
     train(api, task, django_capture_on_commit_callbacks)
     assert classify(api, task, ["red"], version=7)["status"]["code"] == 404
     assert classify(api, task, ["red"] * 11)["status"]["code"] == 400
-    unknown = api.post(CLASSIFY, {"task_id": "7f9d4f62-8d6e-4b8e-a3a5-1f2a3b4c5d6e", "records": [{"_url": "x"}]},
-                       format="json")
+    unknown = api.post(
+        CLASSIFY, {"task_id": "7f9d4f62-8d6e-4b8e-a3a5-1f2a3b4c5d6e", "records": [{"_url": "x"}]}, format="json"
+    )
     assert unknown.status_code == 404 and unknown.json()["status"]["code"] == 404
     records = [{"_base64": "not base64!"}, {"_base64": colour_image_base64(1, "red")}, {"_id": "nothing"}]
     mixed = api.post(CLASSIFY, {"task": task["id"], "records": records}, format="json").json()
@@ -107,8 +111,9 @@ def test_classify_errors_answer_in_the_envelope(api, django_capture_on_commit_ca
     assert "best_label" in mixed["records"][1] and "best_label" not in mixed["records"][0]
 
 
-def test_classify_finds_only_the_users_tasks_and_honours_a_named_workspace(api, alice, bob,
-                                                                           django_capture_on_commit_callbacks) -> None:
+def test_classify_finds_only_the_users_tasks_and_honours_a_named_workspace(
+    api, alice, bob, django_capture_on_commit_callbacks
+) -> None:
     task, _ = make_task(api, "multi_class", {"red": "red", "blue": "blue"}, per_label=4)
     train(api, task, django_capture_on_commit_callbacks)
     records = [{"_base64": colour_image_base64(1, "red")}]
@@ -150,7 +155,9 @@ def test_versions_can_be_deployed_and_deleted(api, django_capture_on_commit_call
     versions = {m["version"]: m for m in api.get(f"/recognition/v2/model?task={task['id']}").json()["results"]}
     assert set(versions) == {1, 2}
     assert api.patch(f"{TASKS}/{task['id']}", {"production_version": 5}, format="json").status_code == 400
-    assert api.patch(f"{TASKS}/{task['id']}", {"production_version": 1}, format="json").json()["production_version"] == 1
+    assert (
+        api.patch(f"{TASKS}/{task['id']}", {"production_version": 1}, format="json").json()["production_version"] == 1
+    )
     assert classify(api, task, ["red"])["version"] == 1
     assert api.delete(f"/recognition/v2/model/{versions[1]['id']}/").status_code == 400
     with django_capture_on_commit_callbacks(execute=True):
@@ -166,16 +173,17 @@ def test_a_second_training_while_one_is_waiting_answers_409(api) -> None:
     assert response.status_code == 409 and TrainingJob.objects.count() == 1
 
 
-def test_a_job_the_broker_cannot_take_fails_instead_of_waiting_forever(api, django_capture_on_commit_callbacks,
-                                                                      monkeypatch) -> None:
+def test_a_job_the_broker_cannot_take_fails_instead_of_waiting_forever(
+    api, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
     from kombu.exceptions import OperationalError
 
-    from ximilar_platform.training_jobs.jobs import run_training_job
+    from ximilar_platform.core.jobs import run_job
 
     def unreachable(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(run_training_job, "apply_async", unreachable)
+    monkeypatch.setattr(run_job, "apply_async", unreachable)
     task, _ = make_task(api, "multi_class", {"red": "red", "blue": "blue"}, per_label=4)
     train(api, task, django_capture_on_commit_callbacks)
     job = TrainingJob.objects.get()
@@ -184,8 +192,9 @@ def test_a_job_the_broker_cannot_take_fails_instead_of_waiting_forever(api, djan
     assert api.post(f"{TASKS}/{task['id']}/train").status_code == 202  # nothing blocks a retry
 
 
-def test_a_failed_training_keeps_the_previous_version_serving(api, django_capture_on_commit_callbacks,
-                                                             monkeypatch) -> None:
+def test_a_failed_training_keeps_the_previous_version_serving(
+    api, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
     task, _ = make_task(api, "multi_class", {"red": "red", "blue": "blue"}, per_label=4)
     train(api, task, django_capture_on_commit_callbacks)
     import training.classification
@@ -206,19 +215,40 @@ def test_a_redelivered_job_message_does_not_train_twice(api, django_capture_on_c
     task, _ = make_task(api, "multi_class", {"red": "red", "blue": "blue"}, per_label=4)
     train(api, task, django_capture_on_commit_callbacks)
     job = TrainingJob.objects.get()
-    job_services.run_training_job(job_id=str(job.id))
+    runner.run_training_job(job_id=str(job.id))
     assert ModelVersion.objects.count() == 1
 
 
-def test_a_job_whose_worker_died_is_failed_not_left_running(api, alice, settings) -> None:
+def test_the_sweep_fails_a_job_whose_worker_died(api, alice, settings) -> None:
     task, _ = make_task(api, "multi_class", {"red": "red", "blue": "blue"}, per_label=4)
-    job = TrainingJob.objects.create(workspace=alice.workspace, task_id=task["id"], state="running",
-                                     heartbeat=timezone.now() - timedelta(seconds=settings.TRAINING_STALE_AFTER + 1))
-    Task.objects.filter(id=task["id"]).update(last_train_status="IN_TRAINING")
+    job = TrainingJob.objects.create(
+        workspace=alice.workspace,
+        task_id=task["id"],
+        state="running",
+        heartbeat=timezone.now() - timedelta(seconds=settings.TRAINING_STALE_AFTER + 1),
+    )
+    alive = TrainingJob.objects.create(
+        workspace=alice.workspace, task_id=uuid.uuid4(), state="running", heartbeat=timezone.now()
+    )
+    assert api.get(f"{TASKS}/{task['id']}").json()["last_train_status"] == "IN_TRAINING"  # reads change nothing
+    assert fail_stale_jobs() == 1
     assert api.get(f"{TASKS}/{task['id']}").json()["last_train_status"] == "FAILED"
     job.refresh_from_db()
-    assert job.state == "failed" and "stopped responding" in job.error
+    alive.refresh_from_db()
+    assert job.state == "failed" and "stopped responding" in job.error and alive.state == "running"
     assert api.post(f"{TASKS}/{task['id']}/train").status_code == 202
+
+
+def test_training_again_fails_the_task_job_whose_worker_died(api, alice, settings) -> None:
+    task, _ = make_task(api, "multi_class", {"red": "red", "blue": "blue"}, per_label=4)
+    TrainingJob.objects.create(
+        workspace=alice.workspace,
+        task_id=task["id"],
+        state="running",
+        heartbeat=timezone.now() - timedelta(seconds=settings.TRAINING_STALE_AFTER + 1),
+    )
+    assert api.post(f"{TASKS}/{task['id']}/train").status_code == 202
+    assert list(TrainingJob.objects.order_by("created").values_list("state", flat=True)) == ["failed", "pending"]
 
 
 def test_tagging_task_trains_and_returns_passing_tags(api, django_capture_on_commit_callbacks, settings) -> None:

@@ -28,8 +28,12 @@ def trained_task(api, django_capture_on_commit_callbacks) -> dict:
     api.post(f"{TASKS}/{task['id']}/add-type", {"type_id": kind["id"]}, format="json")
     for item in range(10):
         group = api.post(GROUPS, {"name": f"item {item}", "type": kind["id"]}, format="json").json()
-        ids = [api.post("/recognition/v2/training-image", {"base64": item_view_base64(item, view)},
-                        format="json").json()["id"] for view in range(4)]
+        ids = [
+            api.post("/recognition/v2/training-image", {"base64": item_view_base64(item, view)}, format="json").json()[
+                "id"
+            ]
+            for view in range(4)
+        ]
         api.post(f"{GROUPS}/{group['id']}/add-images", {"images": ids}, format="json")
     with django_capture_on_commit_callbacks(execute=True):
         answer = api.post(f"{TASKS}/{task['id']}/train")

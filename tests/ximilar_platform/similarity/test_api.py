@@ -36,8 +36,17 @@ def test_group_json_avoids_the_client_traps(api, kind, alice) -> None:
     assert created["images"] == [] and created["groups"] == [] and created["detection_objects"] == []
     assert created["type"]["workspace"] == str(alice.workspace.id) and created["meta_data"] == {"sku": "A1"}
     detail = api.get(f"{GROUPS}/{created['id']}").json()
-    assert set(detail) >= {"id", "name", "description", "type", "meta_data", "test_group", "images", "groups",
-                           "detection_objects"}
+    assert set(detail) >= {
+        "id",
+        "name",
+        "description",
+        "type",
+        "meta_data",
+        "test_group",
+        "images",
+        "groups",
+        "detection_objects",
+    }
 
 
 def test_a_group_holds_images_or_groups_never_both(api, kind) -> None:
@@ -85,8 +94,11 @@ def test_tasks_take_types_and_refuse_to_train_without_enough_groups(api, kind) -
     few = api.post(f"{TASKS}/{task['id']}/train")
     assert few.status_code == 400 and "at least 4 groups" in few.json()["detail"]
     assert api.post(f"{TASKS}/{task['id']}/remove-type", {"type_id": kind["id"]}, format="json").json()["types"] == []
-    untrained = api.post("/similarity/training/v2/descriptor", {"task_id": task["id"], "version": None,
-                                                                "records": [{"_url": "x"}]}, format="json")
+    untrained = api.post(
+        "/similarity/training/v2/descriptor",
+        {"task_id": task["id"], "version": None, "records": [{"_url": "x"}]},
+        format="json",
+    )
     assert untrained.status_code == 400 and untrained.json()["status"]["code"] == 400
 
 
@@ -97,8 +109,9 @@ def test_official_client_types_groups_and_test_marks(live_server, alice) -> None
     task, _ = client.create_task("products")
     task.add_type(product.id)
     shirt, _ = client.create_group("shirt", "a shirt", product.id, meta_data={"sku": "A1"})
-    images, _ = client.upload_images([{"_base64": image_base64((i, 9, 9)).encode(), "noresize": True}
-                                      for i in range(3)])
+    images, _ = client.upload_images(
+        [{"_base64": image_base64((i, 9, 9)).encode(), "noresize": True} for i in range(3)]
+    )
     shirt.add_images([image.id for image in images], refresh=True)  # without it the client keeps its empty list
     assert sorted(i.id for i in shirt.get_images()) == sorted(i.id for i in images)
     line, _ = client.create_group("line", "", product.id)

@@ -92,4 +92,3 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     logger.exception("Unhandled error %s", error_id, exc_info=exc)
     body = error_body("Internal server error.", "server_error", 500, error_id=error_id)
     return Response(body, status=500)
-

@@ -46,4 +46,3 @@ class WorkspaceScopedViewSet(WorkspaceMixin, viewsets.ModelViewSet):
 
     def perform_create(self, serializer: Any) -> None:
         serializer.save(workspace=self.request.workspace)
-

@@ -7,81 +7,154 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('images', '0001_initial'),
-        ('recognition', '0002_task_arch'),
+        ("accounts", "0001_initial"),
+        ("images", "0001_initial"),
+        ("recognition", "0002_task_arch"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DetectionLabel',
+            name="DetectionLabel",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('name', models.CharField(max_length=255)),
-                ('description', models.TextField(blank=True, default='')),
-                ('color', models.CharField(default='#FFFFFF', max_length=32)),
-                ('output_name', models.CharField(blank=True, default='', max_length=255)),
-                ('recognition_tasks', models.ManyToManyField(blank=True, related_name='detection_labels', to='recognition.task')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("name", models.CharField(max_length=255)),
+                ("description", models.TextField(blank=True, default="")),
+                ("color", models.CharField(default="#FFFFFF", max_length=32)),
+                ("output_name", models.CharField(blank=True, default="", max_length=255)),
+                (
+                    "recognition_tasks",
+                    models.ManyToManyField(blank=True, related_name="detection_labels", to="recognition.task"),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.workspace"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created', 'id'],
+                "ordering": ["created", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DetectionObject',
+            name="DetectionObject",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('data', models.JSONField()),
-                ('meta_data', models.JSONField(blank=True, default=dict)),
-                ('detection_label', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='detection_objects', to='detection.detectionlabel')),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='detection_objects', to='images.trainingimage')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("data", models.JSONField()),
+                ("meta_data", models.JSONField(blank=True, default=dict)),
+                (
+                    "detection_label",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="detection_objects",
+                        to="detection.detectionlabel",
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="detection_objects",
+                        to="images.trainingimage",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.workspace"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created', 'id'],
+                "ordering": ["created", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DetectionTask',
+            name="DetectionTask",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('name', models.CharField(max_length=255)),
-                ('description', models.TextField(blank=True, default='')),
-                ('production_version', models.IntegerField(default=-1)),
-                ('last_train_status', models.CharField(choices=[('NOT_TRAINED', 'Not Trained'), ('WAITING', 'Waiting'), ('IN_TRAINING', 'In Training'), ('TRAINED', 'Trained'), ('FAILED', 'Failed')], default='NOT_TRAINED', max_length=16)),
-                ('arch', models.CharField(blank=True, default='', help_text='Detector; empty: DETECTION_ARCH.', max_length=64)),
-                ('labels', models.ManyToManyField(blank=True, related_name='tasks', to='detection.detectionlabel')),
-                ('negative_images', models.ManyToManyField(blank=True, help_text="Images with none of the task's objects, which teach it 'nothing here'.", related_name='negative_for_detection_tasks', to='images.trainingimage')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("name", models.CharField(max_length=255)),
+                ("description", models.TextField(blank=True, default="")),
+                ("production_version", models.IntegerField(default=-1)),
+                (
+                    "last_train_status",
+                    models.CharField(
+                        choices=[
+                            ("NOT_TRAINED", "Not Trained"),
+                            ("WAITING", "Waiting"),
+                            ("IN_TRAINING", "In Training"),
+                            ("TRAINED", "Trained"),
+                            ("FAILED", "Failed"),
+                        ],
+                        default="NOT_TRAINED",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "arch",
+                    models.CharField(
+                        blank=True, default="", help_text="Detector; empty: DETECTION_ARCH.", max_length=64
+                    ),
+                ),
+                ("labels", models.ManyToManyField(blank=True, related_name="tasks", to="detection.detectionlabel")),
+                (
+                    "negative_images",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Images with none of the task's objects, which teach it 'nothing here'.",
+                        related_name="negative_for_detection_tasks",
+                        to="images.trainingimage",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.workspace"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created', 'id'],
+                "ordering": ["created", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ObjectLabel',
+            name="ObjectLabel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.FloatField(blank=True, null=True)),
-                ('label', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='object_labels', to='recognition.label')),
-                ('object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='object_labels', to='detection.detectionobject')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("value", models.FloatField(blank=True, null=True)),
+                (
+                    "label",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="object_labels",
+                        to="recognition.label",
+                    ),
+                ),
+                (
+                    "object",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="object_labels",
+                        to="detection.detectionobject",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='detectionobject',
-            name='recognition_labels',
-            field=models.ManyToManyField(blank=True, related_name='detection_objects', through='detection.ObjectLabel', to='recognition.label'),
+            model_name="detectionobject",
+            name="recognition_labels",
+            field=models.ManyToManyField(
+                blank=True, related_name="detection_objects", through="detection.ObjectLabel", to="recognition.label"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='objectlabel',
-            constraint=models.UniqueConstraint(fields=('object', 'label'), name='unique_label_per_object'),
+            model_name="objectlabel",
+            constraint=models.UniqueConstraint(fields=("object", "label"), name="unique_label_per_object"),
         ),
     ]

@@ -7,63 +7,110 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('detection', '0001_initial'),
-        ('images', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("detection", "0001_initial"),
+        ("images", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SimilarityType',
+            name="SimilarityType",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('name', models.CharField(max_length=255)),
-                ('description', models.TextField(blank=True, default='')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("name", models.CharField(max_length=255)),
+                ("description", models.TextField(blank=True, default="")),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.workspace"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created', 'id'],
+                "ordering": ["created", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SimilarityTask',
+            name="SimilarityTask",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('name', models.CharField(max_length=255)),
-                ('description', models.TextField(blank=True, default='')),
-                ('production_version', models.IntegerField(default=-1)),
-                ('last_train_status', models.CharField(choices=[('NOT_TRAINED', 'Not Trained'), ('WAITING', 'Waiting'), ('IN_TRAINING', 'In Training'), ('TRAINED', 'Trained'), ('FAILED', 'Failed')], default='NOT_TRAINED', max_length=16)),
-                ('arch', models.CharField(blank=True, default='', help_text='Backbone; empty: TRAINING_ARCH.', max_length=64)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
-                ('types', models.ManyToManyField(blank=True, related_name='tasks', to='similarity.similaritytype')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("name", models.CharField(max_length=255)),
+                ("description", models.TextField(blank=True, default="")),
+                ("production_version", models.IntegerField(default=-1)),
+                (
+                    "last_train_status",
+                    models.CharField(
+                        choices=[
+                            ("NOT_TRAINED", "Not Trained"),
+                            ("WAITING", "Waiting"),
+                            ("IN_TRAINING", "In Training"),
+                            ("TRAINED", "Trained"),
+                            ("FAILED", "Failed"),
+                        ],
+                        default="NOT_TRAINED",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "arch",
+                    models.CharField(
+                        blank=True, default="", help_text="Backbone; empty: TRAINING_ARCH.", max_length=64
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.workspace"
+                    ),
+                ),
+                ("types", models.ManyToManyField(blank=True, related_name="tasks", to="similarity.similaritytype")),
             ],
             options={
-                'ordering': ['created', 'id'],
+                "ordering": ["created", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SimilarityGroup',
+            name="SimilarityGroup",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('name', models.CharField(blank=True, default='', max_length=255)),
-                ('description', models.TextField(blank=True, default='')),
-                ('meta_data', models.JSONField(blank=True, default=dict)),
-                ('test_group', models.BooleanField(default=False)),
-                ('detection_objects', models.ManyToManyField(blank=True, related_name='similarity_groups', to='detection.detectionobject')),
-                ('groups', models.ManyToManyField(blank=True, related_name='parents', to='similarity.similaritygroup')),
-                ('images', models.ManyToManyField(blank=True, related_name='similarity_groups', to='images.trainingimage')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
-                ('type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='groups', to='similarity.similaritytype')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("name", models.CharField(blank=True, default="", max_length=255)),
+                ("description", models.TextField(blank=True, default="")),
+                ("meta_data", models.JSONField(blank=True, default=dict)),
+                ("test_group", models.BooleanField(default=False)),
+                (
+                    "detection_objects",
+                    models.ManyToManyField(
+                        blank=True, related_name="similarity_groups", to="detection.detectionobject"
+                    ),
+                ),
+                ("groups", models.ManyToManyField(blank=True, related_name="parents", to="similarity.similaritygroup")),
+                (
+                    "images",
+                    models.ManyToManyField(blank=True, related_name="similarity_groups", to="images.trainingimage"),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.workspace"
+                    ),
+                ),
+                (
+                    "type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="groups",
+                        to="similarity.similaritytype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created', 'id'],
+                "ordering": ["created", "id"],
             },
         ),
     ]

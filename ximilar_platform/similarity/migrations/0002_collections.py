@@ -7,49 +7,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('similarity', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("similarity", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Collection',
+            name="Collection",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('key', models.CharField(help_text='The collection-id header value.', max_length=255)),
-                ('name', models.CharField(blank=True, default='', max_length=255)),
-                ('version', models.PositiveIntegerField(blank=True, help_text='Pinned embedder version; null: production.', null=True)),
-                ('dimension', models.PositiveIntegerField(blank=True, help_text='Fixed by the first record.', null=True)),
-                ('task', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='collections', to='similarity.similaritytask')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("key", models.CharField(help_text="The collection-id header value.", max_length=255)),
+                ("name", models.CharField(blank=True, default="", max_length=255)),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Pinned embedder version; null: production.", null=True
+                    ),
+                ),
+                (
+                    "dimension",
+                    models.PositiveIntegerField(blank=True, help_text="Fixed by the first record.", null=True),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="collections",
+                        to="similarity.similaritytask",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.workspace"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created', 'id'],
+                "ordering": ["created", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CollectionRecord',
+            name="CollectionRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255)),
-                ('vector', models.BinaryField()),
-                ('fields', models.JSONField(blank=True, default=dict)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('collection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='records', to='similarity.collection')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=255)),
+                ("vector", models.BinaryField()),
+                ("fields", models.JSONField(blank=True, default=dict)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "collection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="records", to="similarity.collection"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='collection',
-            constraint=models.UniqueConstraint(fields=('workspace', 'key'), name='unique_collection_key'),
+            model_name="collection",
+            constraint=models.UniqueConstraint(fields=("workspace", "key"), name="unique_collection_key"),
         ),
         migrations.AddConstraint(
-            model_name='collectionrecord',
-            constraint=models.UniqueConstraint(fields=('collection', 'key'), name='unique_record_key'),
+            model_name="collectionrecord",
+            constraint=models.UniqueConstraint(fields=("collection", "key"), name="unique_record_key"),
         ),
     ]

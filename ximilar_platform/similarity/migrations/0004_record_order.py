@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('similarity', '0003_collection_revision'),
+        ("similarity", "0003_collection_revision"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='collectionrecord',
+            name="collectionrecord",
             options={},
         ),
     ]

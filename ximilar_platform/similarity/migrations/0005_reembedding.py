@@ -7,40 +7,79 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('similarity', '0004_record_order'),
+        ("similarity", "0004_record_order"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='collectionrecord',
-            name='image',
-            field=models.CharField(blank=True, default='', help_text='A copy of the inserted image, to embed again; empty for a _descriptor.', max_length=500),
+            model_name="collectionrecord",
+            name="image",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="A copy of the inserted image, to embed again; empty for a _descriptor.",
+                max_length=500,
+            ),
         ),
         migrations.AddField(
-            model_name='collectionrecord',
-            name='pending_vector',
-            field=models.BinaryField(blank=True, help_text='Its vector by the embedder a re-embedding moves to.', null=True),
+            model_name="collectionrecord",
+            name="pending_vector",
+            field=models.BinaryField(
+                blank=True, help_text="Its vector by the embedder a re-embedding moves to.", null=True
+            ),
         ),
         migrations.CreateModel(
-            name='Reembedding',
+            name="Reembedding",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('version', models.PositiveIntegerField(blank=True, help_text='Target version; null: the generic descriptor.', null=True)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('done', models.PositiveIntegerField(default=0)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True, default='')),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('started', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat', models.DateTimeField(blank=True, null=True)),
-                ('finished', models.DateTimeField(blank=True, null=True)),
-                ('collection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reembeddings', to='similarity.collection')),
-                ('task', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='similarity.similaritytask')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Target version; null: the generic descriptor.", null=True
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("done", models.PositiveIntegerField(default=0)),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True, default="")),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("started", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat", models.DateTimeField(blank=True, null=True)),
+                ("finished", models.DateTimeField(blank=True, null=True)),
+                (
+                    "collection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reembeddings",
+                        to="similarity.collection",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="similarity.similaritytask",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created'],
+                "ordering": ["created"],
             },
         ),
     ]

@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('similarity', '0005_reembedding'),
+        ("similarity", "0005_reembedding"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='collection',
-            name='follow_production',
-            field=models.BooleanField(default=True, help_text='Move to every version the task deploys (else stay on `version`).'),
+            model_name="collection",
+            name="follow_production",
+            field=models.BooleanField(
+                default=True, help_text="Move to every version the task deploys (else stay on `version`)."
+            ),
         ),
         migrations.AlterField(
-            model_name='collection',
-            name='version',
-            field=models.PositiveIntegerField(blank=True, help_text='The embedder version its vectors are from.', null=True),
+            model_name="collection",
+            name="version",
+            field=models.PositiveIntegerField(
+                blank=True, help_text="The embedder version its vectors are from.", null=True
+            ),
         ),
     ]

@@ -7,59 +7,96 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('task_kind', models.CharField(choices=[('recognition', 'Recognition')], default='recognition', max_length=16)),
-                ('task_id', models.UUIDField(db_index=True)),
-                ('version', models.PositiveIntegerField()),
-                ('arch', models.CharField(max_length=64)),
-                ('artifact', models.CharField(help_text='Storage prefix of the artifact directory.', max_length=255)),
-                ('files', models.JSONField(default=list)),
-                ('metrics', models.JSONField(default=dict)),
-                ('manifest', models.JSONField(default=dict)),
-                ('data_hash', models.CharField(blank=True, default='', max_length=64)),
-                ('data_size', models.PositiveIntegerField(default=0)),
-                ('training_seconds', models.FloatField(default=0)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "task_kind",
+                    models.CharField(choices=[("recognition", "Recognition")], default="recognition", max_length=16),
+                ),
+                ("task_id", models.UUIDField(db_index=True)),
+                ("version", models.PositiveIntegerField()),
+                ("arch", models.CharField(max_length=64)),
+                ("artifact", models.CharField(help_text="Storage prefix of the artifact directory.", max_length=255)),
+                ("files", models.JSONField(default=list)),
+                ("metrics", models.JSONField(default=dict)),
+                ("manifest", models.JSONField(default=dict)),
+                ("data_hash", models.CharField(blank=True, default="", max_length=64)),
+                ("data_size", models.PositiveIntegerField(default=0)),
+                ("training_seconds", models.FloatField(default=0)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.workspace"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['task_id', 'version'],
+                "ordering": ["task_id", "version"],
             },
         ),
         migrations.CreateModel(
-            name='TrainingJob',
+            name="TrainingJob",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('task_kind', models.CharField(choices=[('recognition', 'Recognition')], default='recognition', max_length=16)),
-                ('task_id', models.UUIDField(db_index=True)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], db_index=True, default='pending', max_length=16)),
-                ('progress', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True, default='')),
-                ('worker', models.CharField(blank=True, default='', max_length=255)),
-                ('started', models.DateTimeField(blank=True, null=True)),
-                ('finished', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat', models.DateTimeField(blank=True, null=True)),
-                ('version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='training_jobs.modelversion')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "task_kind",
+                    models.CharField(choices=[("recognition", "Recognition")], default="recognition", max_length=16),
+                ),
+                ("task_id", models.UUIDField(db_index=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("progress", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True, default="")),
+                ("worker", models.CharField(blank=True, default="", max_length=255)),
+                ("started", models.DateTimeField(blank=True, null=True)),
+                ("finished", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat", models.DateTimeField(blank=True, null=True)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="training_jobs.modelversion",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.workspace"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', 'id'],
+                "ordering": ["-created", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(fields=('task_kind', 'task_id', 'version'), name='unique_version'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(fields=("task_kind", "task_id", "version"), name="unique_version"),
         ),
     ]

@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('training_jobs', '0001_initial'),
+        ("training_jobs", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='modelversion',
-            name='task_kind',
-            field=models.CharField(choices=[('recognition', 'Recognition'), ('detection', 'Detection')], default='recognition', max_length=16),
+            model_name="modelversion",
+            name="task_kind",
+            field=models.CharField(
+                choices=[("recognition", "Recognition"), ("detection", "Detection")],
+                default="recognition",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='trainingjob',
-            name='task_kind',
-            field=models.CharField(choices=[('recognition', 'Recognition'), ('detection', 'Detection')], default='recognition', max_length=16),
+            model_name="trainingjob",
+            name="task_kind",
+            field=models.CharField(
+                choices=[("recognition", "Recognition"), ("detection", "Detection")],
+                default="recognition",
+                max_length=16,
+            ),
         ),
     ]

@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('training_jobs', '0002_task_kind_detection'),
+        ("training_jobs", "0002_task_kind_detection"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='modelversion',
-            name='task_kind',
-            field=models.CharField(choices=[('recognition', 'Recognition'), ('detection', 'Detection'), ('similarity', 'Similarity')], default='recognition', max_length=16),
+            model_name="modelversion",
+            name="task_kind",
+            field=models.CharField(
+                choices=[("recognition", "Recognition"), ("detection", "Detection"), ("similarity", "Similarity")],
+                default="recognition",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='trainingjob',
-            name='task_kind',
-            field=models.CharField(choices=[('recognition', 'Recognition'), ('detection', 'Detection'), ('similarity', 'Similarity')], default='recognition', max_length=16),
+            model_name="trainingjob",
+            name="task_kind",
+            field=models.CharField(
+                choices=[("recognition", "Recognition"), ("detection", "Detection"), ("similarity", "Similarity")],
+                default="recognition",
+                max_length=16,
+            ),
         ),
     ]

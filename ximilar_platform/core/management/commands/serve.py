@@ -52,16 +52,37 @@ class Command(BaseCommand):
         addresses = [a for a in settings.BIND_ADDRESSES if socket.has_ipv6 or not a.startswith("[")]
         binds = [arg for address in addresses for arg in ("--bind", f"{address}:{settings.PORT}")]
         return [
-            sys.executable, "-m", "gunicorn", "ximilar_platform.wsgi:application", *binds,
-            "--workers", str(settings.WEB_CONCURRENCY), "--threads", str(settings.WEB_THREADS),
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "ximilar_platform.wsgi:application",
+            *binds,
+            "--workers",
+            str(settings.WEB_CONCURRENCY),
+            "--threads",
+            str(settings.WEB_THREADS),
             # pooled client connections idle between polls; gunicorn's 2 s default closed them under
             # a client polling every 2 s ("connection reset by peer"); 75 s is nginx's default
-            "--timeout", "120", "--keep-alive", "75", "--access-logfile", "-",
+            "--timeout",
+            "120",
+            "--keep-alive",
+            "75",
+            "--access-logfile",
+            "-",
         ]
 
     def worker_command(self) -> list[str]:
         return [
-            sys.executable, "-m", "celery", "-A", "ximilar_platform", "worker",
-            "--queues", f"default,{settings.TRAINING_QUEUE}", "--concurrency", str(settings.WORKER_CONCURRENCY),
-            "--loglevel", "INFO",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "ximilar_platform",
+            "worker",
+            "--queues",
+            f"default,{settings.TRAINING_QUEUE}",
+            "--concurrency",
+            str(settings.WORKER_CONCURRENCY),
+            "--loglevel",
+            "INFO",
         ]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from tests.factories import item_view_base64
-from ximilar_platform.similarity import reembedding
-from ximilar_platform.similarity.models import Collection, CollectionRecord, Reembedding
+from ximilar_platform.collections import reembedding
+from ximilar_platform.collections.models import Collection, CollectionRecord, Reembedding
 from ximilar_platform.training_jobs.models import ModelVersion
 
 TASKS = "/similarity/training/v2/task"
@@ -32,12 +32,15 @@ def views(items: range, view: int) -> list[dict]:
 
 
 def vectors(collection: Collection) -> dict[str, np.ndarray]:
-    return {key: np.frombuffer(bytes(vector), dtype=np.float32)
-            for key, vector in CollectionRecord.objects.filter(collection=collection).values_list("key", "vector")}
+    return {
+        key: np.frombuffer(bytes(vector), dtype=np.float32)
+        for key, vector in CollectionRecord.objects.filter(collection=collection).values_list("key", "vector")
+    }
 
 
-def test_a_collection_moves_to_a_trained_embedder(api, trained_task, media_root: Path,
-                                                  django_capture_on_commit_callbacks) -> None:
+def test_a_collection_moves_to_a_trained_embedder(
+    api, trained_task, media_root: Path, django_capture_on_commit_callbacks
+) -> None:
     created = api.post(COLLECTIONS, {"key": "shop"}, format="json").json()
     with django_capture_on_commit_callbacks(execute=True):
         assert len(insert(api, "shop", views(range(6), 80))["records"]) == 6
@@ -47,16 +50,19 @@ def test_a_collection_moves_to_a_trained_embedder(api, trained_task, media_root:
     assert {len(v) for v in vectors(collection).values()} == {1280}  # the generic descriptor
 
     with django_capture_on_commit_callbacks() as callbacks:
-        moved = api.patch(f"{COLLECTIONS}/{created['id']}", {"task": trained_task["id"], "name": "Shop"},
-                          format="json")
+        moved = api.patch(f"{COLLECTIONS}/{created['id']}", {"task": trained_task["id"], "name": "Shop"}, format="json")
     assert moved.status_code == 200, moved.json()
     body = moved.json()
     assert body["name"] == "Shop" and body["task"] is None and body["dimension"] == 1280  # still the old embedder
     assert body["reembedding"]["state"] == "pending" and body["reembedding"]["total"] == 6
     assert body["reembedding"]["version"] == 1
     # searches go on with the current vectors while the move waits
-    assert api.post(f"{SEARCH}/visualKNN", {"query_record": {"_id": "0"}, "k": 3}, format="json",
-                    HTTP_COLLECTION_ID="shop").json()["answer_records"][0]["_id"] == "0"
+    assert (
+        api.post(
+            f"{SEARCH}/visualKNN", {"query_record": {"_id": "0"}, "k": 3}, format="json", HTTP_COLLECTION_ID="shop"
+        ).json()["answer_records"][0]["_id"]
+        == "0"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         assert len(insert(api, "shop", views(range(6, 8), 80))["records"]) == 2  # inserted during the move
         late = insert(api, "shop", [{"_id": "vector", "_descriptor": [1.0] * 1280}])
@@ -74,20 +80,31 @@ def test_a_collection_moves_to_a_trained_embedder(api, trained_task, media_root:
     assert not CollectionRecord.objects.filter(collection=collection, pending_vector__isnull=False).exists()
     # each record's vector is now the trained model's descriptor of its own kept image
     kept_images = dict(collection.records.values_list("key", "image"))
-    kept_base64 = {key: base64.b64encode((media_root / name).read_bytes()).decode()
-                   for key, name in kept_images.items()}
-    described = api.post("/similarity/training/v2/descriptor", {"task_id": trained_task["id"], "records": [
-        {"_base64": kept_base64[key]} for key in sorted(kept_images)]}, format="json").json()
+    kept_base64 = {
+        key: base64.b64encode((media_root / name).read_bytes()).decode() for key, name in kept_images.items()
+    }
+    described = api.post(
+        "/similarity/training/v2/descriptor",
+        {"task_id": trained_task["id"], "records": [{"_base64": kept_base64[key]} for key in sorted(kept_images)]},
+        format="json",
+    ).json()
     expected = np.array([record["_descriptor"] for record in described["records"]])
     got = np.stack([moved_vectors[key] for key in sorted(kept_images)])
     assert np.allclose(got, expected, atol=1e-4)
     assert (got @ got.T)[~np.eye(len(got), dtype=bool)].max() < 0.9999  # every record kept its own image
-    by_collection = api.post("/similarity/training/v2/descriptor", {"collection": "shop", "records": [
-        {"_base64": kept_base64["3"]}]}, format="json").json()
+    by_collection = api.post(
+        "/similarity/training/v2/descriptor",
+        {"collection": "shop", "records": [{"_base64": kept_base64["3"]}]},
+        format="json",
+    ).json()
     assert by_collection["version"] == 1 and by_collection["task_id"] == trained_task["id"]
     assert np.allclose(by_collection["records"][0]["_descriptor"], moved_vectors["3"], atol=1e-4)
-    by_id = api.post(f"{SEARCH}/visualKNN", {"query_record": {"_id": "7"}, "k": 8, "fields_to_return": ["item"]},
-                     format="json", HTTP_COLLECTION_ID="shop").json()
+    by_id = api.post(
+        f"{SEARCH}/visualKNN",
+        {"query_record": {"_id": "7"}, "k": 8, "fields_to_return": ["item"]},
+        format="json",
+        HTTP_COLLECTION_ID="shop",
+    ).json()
     assert by_id["answer_records"][0] == {"_id": "7", "item": 7} and by_id["answer_count"] == 8
 
     # deleting records, then the collection, deletes their kept images
@@ -124,8 +141,7 @@ def test_a_failed_move_changes_nothing(api, trained_task, django_capture_on_comm
 def test_descriptor_records_block_a_move_and_a_second_move_waits(api, trained_task) -> None:
     typed = api.post(COLLECTIONS, {"key": "typed"}, format="json").json()
     insert(api, "typed", [{"_id": "v", "_descriptor": [0.5] * 16}])
-    refused = api.patch(f"{COLLECTIONS}/{typed['id']}", {"task": trained_task["id"], "name": "renamed"},
-                        format="json")
+    refused = api.patch(f"{COLLECTIONS}/{typed['id']}", {"task": trained_task["id"], "name": "renamed"}, format="json")
     assert refused.status_code == 400 and "_descriptor" in str(refused.json())
     assert api.get(f"{COLLECTIONS}/{typed['id']}").json()["name"] == ""  # the whole update was refused
 
@@ -154,8 +170,9 @@ def test_an_emptied_collection_changes_embedder_at_once(api, trained_task) -> No
     assert api.get(f"{COLLECTIONS}/{shop['id']}").json()["dimension"] == 32
 
 
-def test_following_collections_move_to_each_deployed_version(api, trained_task,
-                                                             django_capture_on_commit_callbacks) -> None:
+def test_following_collections_move_to_each_deployed_version(
+    api, trained_task, django_capture_on_commit_callbacks
+) -> None:
     task_url = f"{TASKS}/{trained_task['id']}"
     follow = api.post(COLLECTIONS, {"key": "follow", "task": trained_task["id"]}, format="json").json()
     pinned = api.post(COLLECTIONS, {"key": "pinned", "task": trained_task["id"], "version": 1}, format="json").json()

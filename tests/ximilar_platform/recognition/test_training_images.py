@@ -11,7 +11,8 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from tests.factories import image_base64, image_bytes
-from ximilar_platform.images.models import ImageLabel, TrainingImage
+from ximilar_platform.images.models import TrainingImage
+from ximilar_platform.recognition.models import ImageLabel
 
 IMAGES = "/recognition/v2/training-image"
 LABELS = "/recognition/v2/label"
@@ -131,7 +132,11 @@ def test_image_files_are_served_without_the_token(api, client) -> None:
         ({"base64": "!!!not base64!!!"}, 400, "invalid_base64"),
         ({"base64": base64.b64encode(b"\xff\xd8\xff\xe0 truncated jpeg").decode()}, 400, "invalid_image"),
         ({"base64": base64.b64encode(b"%PDF-1.4 hello").decode()}, 400, "unsupported_format"),
-        ({"base64": base64.b64encode(b"<svg xmlns='http://www.w3.org/2000/svg'/>").decode()}, 400, "unsupported_format"),
+        (
+            {"base64": base64.b64encode(b"<svg xmlns='http://www.w3.org/2000/svg'/>").decode()},
+            400,
+            "unsupported_format",
+        ),
         ({"_url": "ftp://example.com/a.jpg"}, 400, "invalid_url"),
         ({"_url": "http://169.254.169.254/latest/meta-data"}, 400, "url_forbidden"),
         ({"_url": "http://10.1.2.3/a.jpg"}, 400, "url_forbidden"),
@@ -205,8 +210,14 @@ def test_detail_shows_labels_and_remove_label_detaches(api) -> None:
     api.post(f"{IMAGES}/{image['id']}/add-label", {"label_id": cat["id"]}, format="json")
     labels = api.get(f"{IMAGES}/{image['id']}").json()["labels"]
     assert labels == [
-        {"id": cat["id"], "name": "cat", "type": "category", "output_name": "Cat", "negative_for_task": None,
-         "value": None}
+        {
+            "id": cat["id"],
+            "name": "cat",
+            "type": "category",
+            "output_name": "Cat",
+            "negative_for_task": None,
+            "value": None,
+        }
     ]
     assert api.get(f"{LABELS}/{cat['id']}").json()["images_count"] == 1
     assert api.post(f"{IMAGES}/{image['id']}/remove-label", {"label_id": cat["id"]}).json()["labels"] == []
@@ -240,8 +251,14 @@ def test_wipe_deletes_label_and_its_images(api, media_root, django_capture_on_co
 def test_bulk_update_adds_removes_labels_and_marks_test(api) -> None:
     cat, dog = (api.post(LABELS, {"name": n}, format="json").json() for n in ("cat", "dog"))
     ids = [upload(api, base64=image_base64(color=(i, 9, 9)))["id"] for i in range(3)]
-    body = {"images": ids[:2], "labels": [], "labels-add": [cat["id"], dog["id"]], "labels-remove": [],
-            "mark-test": True, "workspace": "Default"}
+    body = {
+        "images": ids[:2],
+        "labels": [],
+        "labels-add": [cat["id"], dog["id"]],
+        "labels-remove": [],
+        "mark-test": True,
+        "workspace": "Default",
+    }
     assert api.post(f"{IMAGES}/update", body, format="json").json() == {"status": "OK", "updated": 2}
     assert set(TrainingImage.objects.filter(test_image=True).values_list("id", flat=True)) == {
         TrainingImage.objects.get(id=i).id for i in ids[:2]
@@ -255,8 +272,9 @@ def test_bulk_update_adds_removes_labels_and_marks_test(api) -> None:
 
 def test_bulk_update_refuses_unknown_ids_and_too_many(api, settings) -> None:
     ids = [upload(api, base64=image_base64(color=(i, 9, 9)))["id"] for i in range(3)]
-    missing = api.post(f"{IMAGES}/update", {"images": ["7f9d4f62-8d6e-4b8e-a3a5-1f2a3b4c5d6e"], "mark-test": True},
-                       format="json")
+    missing = api.post(
+        f"{IMAGES}/update", {"images": ["7f9d4f62-8d6e-4b8e-a3a5-1f2a3b4c5d6e"], "mark-test": True}, format="json"
+    )
     assert missing.status_code == 400
     settings.MAX_BULK_IMAGES = 2
     assert api.post(f"{IMAGES}/update", {"images": ids, "mark-test": True}, format="json").status_code == 400

@@ -10,7 +10,8 @@ version and dimension. A failure clears the pending vectors and changes nothing 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import socket
+import uuid
 from typing import Any
 
 import numpy as np
@@ -20,26 +21,18 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from ximilar_platform.collections import embedders, services
+from ximilar_platform.collections.models import Collection, CollectionRecord, Reembedding
 from ximilar_platform.core.api.exceptions import Conflict
-from ximilar_platform.similarity import search
-from ximilar_platform.similarity.models import Collection, CollectionRecord, Reembedding, SimilarityTask
+from ximilar_platform.core.jobs import Heartbeat
+from ximilar_platform.similarity.models import SimilarityTask
 from ximilar_platform.training_jobs.models import ModelVersion
 
 logger = logging.getLogger(__name__)
 
-LOST_WORKER = "The worker stopped responding; the collection kept its vectors. Start the move again."
-
 
 def latest(collection: Collection) -> Reembedding | None:
-    fail_stale(collection)
     return collection.reembeddings.order_by("-created").first()
-
-
-def fail_stale(collection: Collection) -> None:
-    """A running re-embedding whose worker stopped reporting is failed, so another can start."""
-    cutoff = timezone.now() - timedelta(seconds=settings.TRAINING_STALE_AFTER)
-    for job in collection.reembeddings.filter(state=Reembedding.State.RUNNING, heartbeat__lt=cutoff):
-        fail(job, LOST_WORKER)
 
 
 @transaction.atomic
@@ -50,24 +43,33 @@ def start(*, collection: Collection, task: SimilarityTask | None, version: int |
     already uses that embedder.
     """
     collection = Collection.objects.select_for_update().get(pk=collection.pk)
-    fail_stale(collection)
+    Reembedding.fail_stale(collection.reembeddings.all())  # a dead worker's move must not block this one
     if collection.reembeddings.filter(state__in=Reembedding.ACTIVE).exists():
         raise Conflict("The collection is already moving to another embedder; wait until it finishes.")
     if task is not None:
-        version = search.trained_version(task, version or task.production_version).version
+        version = embedders.trained_version(task, version or task.production_version).version
     else:
         version = None
     if (collection.task_id, collection.version) == (task.id if task else None, version):
         return None
     without_image = collection.records.filter(image="").count()
     if without_image:
-        raise ValidationError({"task": [
-            f"{without_image} records of this collection were inserted as _descriptor (or without a kept image) "
-            "and cannot be embedded again; delete them or create a new collection for the other embedder."]})
-    job = Reembedding.objects.create(collection=collection, task=task, version=version,
-                                     total=collection.records.count())
-    transaction.on_commit(lambda: send(job))
+        reason = (
+            f"{without_image} records of this collection were inserted as _descriptor (or without a kept "
+            "image) and cannot be embedded again; delete them or create a new collection for the other embedder."
+        )
+        raise ValidationError({"task": [reason]})
+    job = Reembedding.objects.create(
+        collection=collection, task=task, version=version, total=collection.records.count()
+    )
+    job.enqueue()
     return job
+
+
+def follow_task(task_id: uuid.UUID) -> None:
+    """After a deploy: collections that follow the task's production version move to the one just deployed."""
+    for collection in Collection.objects.filter(task_id=task_id, follow_production=True):
+        follow_production(collection)
 
 
 def follow_production(collection: Collection) -> None:
@@ -90,9 +92,14 @@ def follow_production(collection: Collection) -> None:
     except Conflict:
         return
     except ValidationError as error:
-        Reembedding.objects.create(collection=collection, task=task, version=task.production_version,
-                                   state=Reembedding.State.FAILED, error=" ".join(messages(error.detail)),
-                                   finished=timezone.now())
+        Reembedding.objects.create(
+            collection=collection,
+            task=task,
+            version=task.production_version,
+            state=Reembedding.State.FAILED,
+            error=" ".join(messages(error.detail)),
+            finished=timezone.now(),
+        )
 
 
 def messages(detail: Any) -> list[str]:
@@ -103,40 +110,38 @@ def messages(detail: Any) -> list[str]:
     return [str(detail)]
 
 
-def send(job: Reembedding) -> None:
-    from ximilar_platform.similarity.jobs import reembed_collection
-
-    try:
-        reembed_collection.apply_async((str(job.id),), queue=settings.TRAINING_QUEUE)
-    except Exception as error:  # kombu raises its own and socket errors once its retries are spent
-        logger.exception("Re-embedding %s could not be queued", job.id)
-        fail(job, f"The re-embedding could not be queued (message broker unreachable: {error}); try again later.")
-
-
 def run(*, job_id: str) -> None:
-    """Embed every record's kept image with the target embedder, then switch the collection."""
-    claimed = Reembedding.objects.filter(pk=job_id, state=Reembedding.State.PENDING).update(
-        state=Reembedding.State.RUNNING, started=timezone.now(), heartbeat=timezone.now())
-    if not claimed:
-        return  # a redelivered message of a job that already ran or runs elsewhere
-    job = Reembedding.objects.select_related("collection", "task").get(pk=job_id)
+    """Embed every record's kept image with the target embedder, then switch the collection.
+
+    A job that is not pending (a redelivered message of a job that ran or runs elsewhere) is left alone.
+    """
+    job = Reembedding.objects.select_related("collection", "task").filter(pk=job_id).first()
+    if job is None or not job.start(worker=socket.gethostname()):
+        return
     try:
-        target = target_version(job)
-        records = CollectionRecord.objects.filter(collection=job.collection, pending_vector__isnull=True)
-        while batch := list(records.order_by("pk").values_list("pk", "image")[:settings.SEARCH_REEMBED_BATCH]):
-            vectors = embed_kept(target, [image for _, image in batch])
-            with transaction.atomic():
-                Collection.objects.select_for_update().get(pk=job.collection_id)  # inserts wait for this write
-                current = dict(CollectionRecord.objects.filter(pk__in=[pk for pk, _ in batch])
-                               .values_list("pk", "image"))
-                rows = [CollectionRecord(pk=pk, pending_vector=vector.tobytes())
-                        for (pk, image), vector in zip(batch, vectors, strict=True) if current.get(pk) == image]
-                CollectionRecord.objects.bulk_update(rows, ["pending_vector"])
-            Reembedding.objects.filter(pk=job.pk).update(done=F("done") + len(batch), heartbeat=timezone.now())
-        switch(job, target)
+        with Heartbeat(job):
+            target = target_version(job)
+            records = CollectionRecord.objects.filter(collection=job.collection, pending_vector__isnull=True)
+            while batch := list(records.order_by("pk").values_list("pk", "image")[: settings.SEARCH_REEMBED_BATCH]):
+                write_pending(job, batch, embed_kept(target, [image for _, image in batch]))
+                job.report(done=F("done") + len(batch))
+            switch(job, target)
     except Exception as error:
         logger.exception("Re-embedding %s failed", job.id)
-        fail(job, str(error) or error.__class__.__name__)
+        job.fail(str(error) or error.__class__.__name__)
+
+
+def write_pending(job: Reembedding, batch: list[tuple[int, str]], vectors: np.ndarray) -> None:
+    """Keep the target vectors of records whose image is still the one embedded (an insert may replace it)."""
+    with transaction.atomic():
+        Collection.objects.select_for_update().get(pk=job.collection_id)  # inserts wait for this write
+        current = dict(CollectionRecord.objects.filter(pk__in=[pk for pk, _ in batch]).values_list("pk", "image"))
+        rows = [
+            CollectionRecord(pk=pk, pending_vector=vector.tobytes())
+            for (pk, image), vector in zip(batch, vectors, strict=True)
+            if current.get(pk) == image
+        ]
+        CollectionRecord.objects.bulk_update(rows, ["pending_vector"])
 
 
 def target_version(job: Reembedding) -> ModelVersion | None:
@@ -144,15 +149,15 @@ def target_version(job: Reembedding) -> ModelVersion | None:
         return None
     if job.task is None:
         raise ValidationError("The target similarity task was deleted.")
-    return search.trained_version(job.task, job.version)
+    return embedders.trained_version(job.task, job.version)
 
 
 def embed_kept(target: ModelVersion | None, names: list[str]) -> np.ndarray:
     for name in names:
         if not name:
             raise ValidationError("A record inserted as _descriptor cannot be embedded again.")
-    vectors = search.embed_with(target, [search.open_kept_image(name) for name in names])
-    return search.normalised(vectors).astype(np.float32)
+    vectors = embedders.embed_with(target, [services.open_kept_image(name) for name in names])
+    return embedders.normalised(vectors).astype(np.float32)
 
 
 @transaction.atomic
@@ -162,23 +167,18 @@ def switch(job: Reembedding, target: ModelVersion | None) -> None:
     leftovers = list(collection.records.filter(pending_vector__isnull=True).values_list("pk", "image"))
     if leftovers:
         vectors = embed_kept(target, [image for _, image in leftovers])
-        CollectionRecord.objects.bulk_update([CollectionRecord(pk=pk, pending_vector=vector.tobytes())
-                                              for (pk, _), vector in zip(leftovers, vectors, strict=True)],
-                                             ["pending_vector"])
+        CollectionRecord.objects.bulk_update(
+            [
+                CollectionRecord(pk=pk, pending_vector=vector.tobytes())
+                for (pk, _), vector in zip(leftovers, vectors, strict=True)
+            ],
+            ["pending_vector"],
+        )
     count = collection.records.update(vector=F("pending_vector"), pending_vector=None)
     first = collection.records.values_list("vector", flat=True).first()
     collection.task, collection.version = job.task if job.version is not None else None, job.version
     collection.dimension = len(bytes(first)) // 4 if first is not None else None
     collection.revision += 1
     collection.save(update_fields=["task", "version", "dimension", "revision"])
-    Reembedding.objects.filter(pk=job.pk).update(state=Reembedding.State.SUCCEEDED, done=count, total=count,
-                                                 finished=timezone.now())
+    job.succeed(done=count, total=count)
     transaction.on_commit(lambda: follow_production(collection))  # a deploy during the move
-
-
-def fail(job: Reembedding, error: str) -> None:
-    with transaction.atomic():
-        CollectionRecord.objects.filter(collection_id=job.collection_id).filter(pending_vector__isnull=False).update(
-            pending_vector=None)
-        Reembedding.objects.filter(pk=job.pk, state__in=Reembedding.ACTIVE).update(
-            state=Reembedding.State.FAILED, error=error[:10000], finished=timezone.now())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ximilar_platform.similarity import filters, search
-from ximilar_platform.similarity.models import Collection, CollectionRecord
+from ximilar_platform.collections import filters, index
+from ximilar_platform.collections.models import Collection, CollectionRecord
 
 FIELDS = [
     {"shop": "a", "price": 10, "in": "x"},
@@ -52,12 +52,14 @@ QUERIES = [
 @pytest.mark.parametrize("query", QUERIES, ids=[str(q) for q in QUERIES])
 def test_narrowed_filters_match_the_rules(alice, query) -> None:
     collection = Collection.objects.create(workspace=alice.workspace, key="k", dimension=2)
-    CollectionRecord.objects.bulk_create([
-        CollectionRecord(collection=collection, key=str(number), vector=b"\0" * 8, fields=fields)
-        for number, fields in enumerate(FIELDS)
-    ])
+    CollectionRecord.objects.bulk_create(
+        [
+            CollectionRecord(collection=collection, key=str(number), vector=b"\0" * 8, fields=fields)
+            for number, fields in enumerate(FIELDS)
+        ]
+    )
     expected = {str(number) for number, fields in enumerate(FIELDS) if filters.matches(fields, query)}
-    assert search.allowed_keys(collection, query) == expected
+    assert index.allowed_keys(collection, query) == expected
 
 
 def test_true_is_not_one() -> None:

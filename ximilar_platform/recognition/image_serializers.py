@@ -7,7 +7,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ximilar_platform.images.models import ImageLabel, TrainingImage
+from ximilar_platform.images.models import TrainingImage
+from ximilar_platform.recognition.models import ImageLabel
 
 
 class ImageLabelSerializer(serializers.ModelSerializer):
@@ -34,8 +35,18 @@ class TrainingImageSerializer(serializers.ModelSerializer):
     class Meta:
         model = TrainingImage
         fields = [
-            "id", "created", "img_path", "thumb_img_path", "img_width", "img_height", "meta_data",
-            "test_image", "real", "verifyCount", "workspace", "labels",
+            "id",
+            "created",
+            "img_path",
+            "thumb_img_path",
+            "img_width",
+            "img_height",
+            "meta_data",
+            "test_image",
+            "real",
+            "verifyCount",
+            "workspace",
+            "labels",
         ]
         read_only_fields = ["created", "workspace"]
 

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class CollectionsConfig(AppConfig):
+    name = "ximilar_platform.collections"
+    label = "collections"
+
+    def ready(self) -> None:
+        from ximilar_platform.collections.models import Reembedding
+        from ximilar_platform.collections.reembedding import follow_task, run
+        from ximilar_platform.core.jobs import register_runner
+        from ximilar_platform.core.models import TaskKind
+        from ximilar_platform.training_jobs.adapters import on_deploy
+
+        register_runner(Reembedding.runner, run)
+        on_deploy(TaskKind.SIMILARITY, follow_task)

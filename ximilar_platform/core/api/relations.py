@@ -1,0 +1,49 @@
+"""``add-…``/``remove-…`` actions: change one relation of an object and answer the object's JSON.
+
+The related object (or list of objects, ``many``) is named by one body field and must live in
+the object's workspace; the change itself is a service call, so its rules stay in services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Model
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ximilar_platform.core.api.lookups import get_in_workspace, get_many_in_workspace
+
+
+def relation_action(
+    url_path: str,
+    model: type[Model],
+    field: str,
+    change: Callable[..., object],
+    *,
+    names: tuple[str, str],
+    many: bool = False,
+    with_value: bool = False,
+) -> Any:
+    """``POST <object>/<url_path>`` calling ``change(<names[0]>=object, <names[1]>=related[, value=…])``."""
+
+    def handler(self: Any, request: Request, pk: str) -> Response:
+        obj = self.get_object()
+        data = request.data if isinstance(request.data, Mapping) else {}
+        value = data.get(field)
+        if many:
+            related: Any = get_many_in_workspace(
+                model, value, workspace_id=obj.workspace_id, field=field, limit=settings.MAX_BULK_IMAGES
+            )
+        else:
+            related = get_in_workspace(model, value, workspace_id=obj.workspace_id, field=field)
+        extra = {"value": data.get("value")} if with_value else {}
+        change(**{names[0]: obj, names[1]: related}, **extra)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    handler.__name__ = handler.__qualname__ = url_path.replace("-", "_")
+    handler.__doc__ = f"{url_path}: {field} names the {model._meta.verbose_name}."
+    return action(detail=True, methods=["post"], url_path=url_path)(handler)

@@ -1,0 +1,150 @@
+"""One lifecycle for every background job: training runs, collection re-embeddings.
+
+pending -> running -> succeeded | failed. A worker claims a job with a conditional UPDATE, so a
+redelivered message (``acks_late``) never runs it twice. A running job's ``heartbeat`` is touched
+from a thread (`Heartbeat`); every worker sweeps on a timer (`ximilar_platform.celery`) and fails
+running jobs whose heartbeat stopped, because their worker was killed or its machine lost.
+
+Each app says how its jobs run by registering a runner in ``AppConfig.ready``; the one Celery
+function here looks the runner up, so no module of this layer names an app above it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from celery import shared_task
+from django.apps import apps
+from django.conf import settings
+from django.db import DatabaseError, connection, models, transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+RUNNERS: dict[str, Callable[..., None]] = {}
+
+
+def register_runner(kind: str, run: Callable[..., None]) -> None:
+    """``run(job_id=...)`` executes a job whose ``runner`` is ``kind``, in a worker."""
+    RUNNERS[kind] = run
+
+
+@shared_task(acks_late=True)
+def run_job(kind: str, job_id: str) -> None:
+    RUNNERS[kind](job_id=job_id)
+
+
+class Job(models.Model):
+    """The state of one background job; changes go through the methods, which guard the lifecycle."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    ACTIVE = (State.PENDING, State.RUNNING)
+    runner: ClassVar[str]  # the RUNNERS key of the function that runs this kind of job
+    noun: ClassVar[str] = "job"
+    lost_worker: ClassVar[str] = "The worker running this job stopped responding (killed or lost)."
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+    error = models.TextField(blank=True, default="")
+    worker = models.CharField(max_length=255, blank=True, default="")
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def _update(self, states: tuple[str, ...] | None = None, **fields: Any) -> bool:
+        rows = type(self)._default_manager.filter(pk=self.pk)
+        if states is not None:
+            rows = rows.filter(state__in=states)
+        return bool(rows.update(**fields))
+
+    def enqueue(self) -> None:
+        """Send the job to ``TRAINING_QUEUE`` once the transaction commits."""
+        transaction.on_commit(self._send)
+
+    def _send(self) -> None:
+        """When the broker cannot take the message, fail the job rather than leave it pending forever."""
+        try:
+            run_job.apply_async((self.runner, str(self.pk)), queue=settings.TRAINING_QUEUE)
+        except Exception as error:  # kombu raises its own and socket errors once its retries are spent
+            logger.exception("%s %s could not be queued", type(self).__name__, self.pk)
+            self.fail(f"The {self.noun} could not be queued (message broker unreachable: {error}); try again later.")
+
+    def start(self, *, worker: str) -> bool:
+        """Claim a pending job; False when it is not pending (a redelivered message does nothing)."""
+        now = timezone.now()
+        claimed = self._update(
+            (self.State.PENDING,), state=self.State.RUNNING, started=now, heartbeat=now, worker=worker
+        )
+        if claimed:
+            self.refresh_from_db()
+        return claimed
+
+    def report(self, **fields: Any) -> None:
+        """Progress of a running job; it doubles as a heartbeat."""
+        self._update((self.State.RUNNING,), heartbeat=timezone.now(), **fields)
+
+    def beat(self) -> None:
+        try:
+            self._update((self.State.RUNNING,), heartbeat=timezone.now())
+        except DatabaseError:  # a busy database must not stop the job; the next beat retries
+            logger.warning("Heartbeat of %s %s failed", type(self).__name__, self.pk, exc_info=True)
+
+    def succeed(self, **fields: Any) -> None:
+        self._update(state=self.State.SUCCEEDED, finished=timezone.now(), **fields)
+        self.refresh_from_db()
+
+    def fail(self, error: str) -> bool:
+        """Fail an active job and undo its half-done work; a job that already ended stays as it is."""
+        with transaction.atomic():
+            failed = self._update(self.ACTIVE, state=self.State.FAILED, error=error[:10000], finished=timezone.now())
+            if failed:
+                self.discard_partial_work()
+        self.refresh_from_db()
+        return failed
+
+    def discard_partial_work(self) -> None:
+        """What a failed run leaves half written, undone in the transaction that fails it."""
+
+    @classmethod
+    def fail_stale(cls, jobs: models.QuerySet | None = None) -> int:
+        """Fail running jobs (of ``jobs``, default all) whose heartbeat is older than ``TRAINING_STALE_AFTER``."""
+        cutoff = timezone.now() - timedelta(seconds=settings.TRAINING_STALE_AFTER)
+        jobs = cls._default_manager.all() if jobs is None else jobs
+        return sum(job.fail(cls.lost_worker) for job in jobs.filter(state=cls.State.RUNNING, heartbeat__lt=cutoff))
+
+
+def fail_stale_jobs() -> int:
+    """The sweep: fail every running job, of any kind, whose worker stopped responding."""
+    return sum(model.fail_stale() for model in apps.get_models() if issubclass(model, Job))
+
+
+class Heartbeat:
+    """Marks a job alive from a thread, so a long step is not mistaken for a dead worker."""
+
+    def __init__(self, job: Job) -> None:
+        self.job, self.stop = job, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(settings.TRAINING_HEARTBEAT_SECONDS):
+            self.job.beat()
+        connection.close()
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()

@@ -1,0 +1,54 @@
+"""Detect objects with a version of a detection task, as detect and flows answer it (seed 000, contract §2.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from PIL import Image
+from rest_framework.exceptions import ValidationError
+
+from ximilar_platform.detection.models import DetectionLabel
+from ximilar_platform.serving import predictors
+from ximilar_platform.training_jobs.models import ModelVersion
+
+
+def parse_keep_prob(value: Any) -> float:
+    """Objects with ``prob`` above this are returned; Ximilar's default is 0.3."""
+    if value in (None, ""):
+        return settings.DETECTION_KEEP_PROB
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise ValidationError({"keep_prob": [f"'{value}' is not a number."]}) from error
+    if not 0 <= number <= 1:
+        raise ValidationError({"keep_prob": ["keep_prob must be between 0 and 1."]})
+    return number
+
+
+def detect(version: ModelVersion, images: list[Image.Image], keep_prob: float) -> list[list[dict[str, Any]]]:
+    """The objects found on each image, from one batched forward pass."""
+    if not images:
+        return []
+    found = predictors.predictor_for(version).predict(images, keep_prob=keep_prob)
+    labels = {str(label.id): label for label in DetectionLabel.objects.filter(id__in=version.manifest["labels"])}
+    return [objects_json(objects, labels, image) for objects, image in zip(found, images, strict=True)]
+
+
+def objects_json(found: list[dict[str, Any]], labels: dict[str, DetectionLabel], image: Image.Image) -> list[dict]:
+    """Detections as Ximilar returns them; ``bound_box`` in pixels of ``image``, ``area`` a fraction of it."""
+    area = float(image.width * image.height) or 1.0
+    objects = []
+    for item in found:
+        label = labels.get(item["label"])
+        xmin, ymin, xmax, ymax = item["bound_box"]
+        objects.append(
+            {
+                "name": label.public_name if label else item["label"],
+                "id": item["label"],
+                "bound_box": [int(xmin), int(ymin), int(xmax), int(ymax)],
+                "prob": round(float(item["prob"]), 5),
+                "area": round((xmax - xmin) * (ymax - ymin) / area, 5),
+            }
+        )
+    return objects

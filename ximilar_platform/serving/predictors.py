@@ -1,0 +1,35 @@
+"""One per-process LRU cache of predictors, keyed by model version (artifacts never change)."""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+
+from inference import Predictor, load_predictor
+from inference.cache import ModelCache
+from ximilar_platform.training_jobs import artifacts
+from ximilar_platform.training_jobs.models import ModelVersion
+
+_cache: ModelCache[Predictor] | None = None
+_lock = threading.Lock()
+
+
+def _load(version_id: str) -> Predictor:
+    version = ModelVersion.objects.get(id=version_id)
+    return load_predictor(artifacts.local_dir(version.artifact, version.files), num_threads=settings.INFERENCE_THREADS)
+
+
+def predictor_for(version: ModelVersion) -> Predictor:
+    global _cache
+    with _lock:
+        if _cache is None:
+            _cache = ModelCache(settings.INFERENCE_CACHE_SIZE, _load)
+    return _cache.get(str(version.id))
+
+
+def generic_descriptors(images: list) -> list[list[float]]:
+    """``descriptor: 1``: the generic visual descriptor of each image (`inference.descriptors`)."""
+    from inference.descriptors import shared_descriptor  # torch: loaded only by requests that ask
+
+    return shared_descriptor(num_threads=settings.INFERENCE_THREADS).describe(images)

@@ -1,0 +1,131 @@
+"""A prediction request, read: the task and version it names, and its records, each decoded or failed.
+
+Request-level problems (no task, no trained version, too many records) raise and answer 4xx with
+a non-200 ``status.code``; an unreadable record fails alone in the answer (`serving.responses`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db.models import Model
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.request import Request
+
+from inference.images import DecodedImage, InvalidImage, decode_record
+from ximilar_platform.core.api.lookups import parse_uuid
+from ximilar_platform.core.api.workspaces import requested_workspace_name, resolve_workspace
+from ximilar_platform.core.models import TrainableTask
+from ximilar_platform.images.storage import image_limits, url_policy
+from ximilar_platform.training_jobs.adapters import adapter_for
+from ximilar_platform.training_jobs.models import ModelVersion
+
+M = TypeVar("M", bound=Model)
+
+
+class NotTrained(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Task has no trained model."
+    default_code = "not_trained"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A request's records, each decoded or failed, in order."""
+
+    records: list[dict[str, Any]]
+    decoded: list[DecodedImage | InvalidImage]
+
+    @property
+    def images(self) -> list:
+        """The readable records' images, in order: the one batch a model runs on."""
+        return [item.image for item in self.decoded if isinstance(item, DecodedImage)]
+
+
+@dataclass(frozen=True)
+class Prediction(Batch):
+    """A batch plus the task it names and the version to serve."""
+
+    task: Any = None
+    version: ModelVersion | None = None
+
+
+def read_batch(data: Any, *, max_records: int) -> Batch:
+    records = parse_records(data, max_records=max_records)
+    return Batch(records, decode_records(records))
+
+
+def read_prediction(request: Request, kind: str) -> Prediction:
+    """The part every prediction endpoint shares: body shape, task, version (null: production), records."""
+    if not isinstance(request.data, Mapping):
+        raise ValidationError("The body must be a JSON object with task_id and records.")
+    task = find_task(request, adapter_for(kind).task_model)
+    version = version_of(task, request.data.get("version"))
+    batch = read_batch(request.data, max_records=settings.MAX_RECORDS)
+    return Prediction(batch.records, batch.decoded, task=task, version=version)
+
+
+def parse_records(data: Any, *, max_records: int) -> list[dict[str, Any]]:
+    records = data.get("records") if isinstance(data, Mapping) else None
+    if not isinstance(records, list) or not records:
+        raise ValidationError({"records": ["Give a non-empty list of records."]})
+    if len(records) > max_records:
+        raise ValidationError({"records": [f"At most {max_records} records per request; got {len(records)}."]})
+    if not all(isinstance(record, dict) for record in records):
+        raise ValidationError({"records": ["Every record must be a JSON object."]})
+    return records
+
+
+def decode_records(records: list[dict[str, Any]]) -> list[DecodedImage | InvalidImage]:
+    """Each record's image, decoded under the configured size limits and URL policy, or its error."""
+    return [decode_or_error(record) for record in records]
+
+
+def decode_or_error(record: dict[str, Any]) -> DecodedImage | InvalidImage:
+    try:
+        return decode_record(record, image_limits(), url_policy())
+    except InvalidImage as error:
+        return error
+
+
+def version_of(task: TrainableTask, requested: Any) -> ModelVersion:
+    """The version a request or a flow node names, or production's; NotFound or NotTrained otherwise."""
+    number = task.production_version if requested in (None, "") else requested
+    try:
+        number = int(number)
+    except (TypeError, ValueError) as error:
+        raise NotFound(f"Version '{requested}' of this task does not exist.") from error
+    if number < 1:
+        raise NotTrained()
+    version = ModelVersion.objects.filter(task_kind=task.task_kind, task_id=task.id, version=number).first()
+    if version is None:
+        raise NotFound(f"Version {number} of this task does not exist.")
+    return version
+
+
+def find_task(request: Request, model: type[M]) -> M:
+    """The task in any of the user's workspaces, or in the one the request names.
+
+    The workspace is resolved only when named: classify is the hot path, and the task id
+    alone already proves membership.
+    """
+    task_id = parse_uuid(request.data.get("task_id") or request.data.get("task"), "task_id")
+    return find_owned(request, model, task_id, "Task not found.")
+
+
+def find_owned(request: Request, model: type[M], object_id: uuid.UUID, missing: str) -> M:
+    """A row of ``model`` in one of the user's workspaces (the named one, if any), else 404 ``missing``."""
+    found = model._default_manager.filter(id=object_id, workspace__members=request.user)
+    if requested_workspace_name(request) is not None:
+        workspace, explicit = resolve_workspace(request)
+        if explicit:
+            found = found.filter(workspace=workspace)
+    row = found.first()
+    if row is None:
+        raise NotFound(missing)
+    return row

@@ -1,0 +1,85 @@
+"""A training job in a worker: claim it, train through the kind's adapter, publish and record the version.
+
+The artifact's files are stored before the ``ModelVersion`` row exists, and the job succeeds in
+the transaction that deploys the version, so no reader sees TRAINED before the new production
+version, and no half-written version ever becomes visible.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import tempfile
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+
+from ximilar_platform.core.jobs import Heartbeat
+from ximilar_platform.training_jobs import artifacts
+from ximilar_platform.training_jobs.adapters import adapter_for
+from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
+from ximilar_platform.training_jobs.services import deploy_if_not_worse
+
+if TYPE_CHECKING:
+    from training.spec import TrainingResult
+
+logger = logging.getLogger(__name__)
+
+
+def run_training_job(*, job_id: str) -> None:
+    """Train one job. A job that is not pending (redelivered message, already failed) is left alone."""
+    from training.spec import TrainingError
+
+    job = TrainingJob.objects.filter(id=job_id).first()
+    if job is None or not job.start(worker=socket.gethostname()):
+        return
+    adapter = adapter_for(job.task_kind)
+    try:
+        work_root = settings.DATA_DIR / "training"  # datasets and runs can be large: not the system /tmp
+        work_root.mkdir(parents=True, exist_ok=True)
+        with Heartbeat(job), tempfile.TemporaryDirectory(prefix=f"{job.id}-", dir=work_root) as work:
+            task = adapter.task_model.objects.get(id=job.task_id)
+            result = adapter.train(task, Path(work), lambda progress: job.report(progress=asdict(progress)))
+            version = record_version(job=job, result=result)
+    except Exception as error:  # any failure must end the job, never leave it running
+        if not isinstance(error, TrainingError):
+            logger.exception("Training job %s failed", job.id)
+        job.fail(str(error) or type(error).__name__)
+        return
+    with transaction.atomic():
+        job.succeed(version=version)
+        deploy_if_not_worse(version)
+
+
+def record_version(*, job: TrainingJob, result: TrainingResult) -> ModelVersion:
+    """Publish the artifact, then record version n+1; the row appears only when every file is stored."""
+    prefix = f"artifacts/{job.workspace_id}/{uuid.uuid4().hex}"
+    names = artifacts.publish(Path(result.artifact_dir), prefix)
+    manifest = json.loads((Path(result.artifact_dir) / "manifest.json").read_text())
+    try:
+        with transaction.atomic():
+            adapter_for(job.task_kind).task_model.objects.select_for_update().filter(id=job.task_id).first()
+            last = ModelVersion.objects.filter(task_kind=job.task_kind, task_id=job.task_id).order_by("-version")
+            number = (last.values_list("version", flat=True).first() or 0) + 1
+            return ModelVersion.objects.create(
+                workspace_id=job.workspace_id,
+                task_kind=job.task_kind,
+                task_id=job.task_id,
+                version=number,
+                arch=manifest["arch"],
+                artifact=prefix,
+                files=names,
+                metrics=result.metrics,
+                manifest=manifest,
+                data_hash=result.data_hash,
+                data_size=result.train_size + result.validation_size + result.test_size,
+                training_seconds=result.seconds,
+            )
+    except Exception:
+        artifacts.remove(names)
+        raise
