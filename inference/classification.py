@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from inference.manifest import IncompatibleArtifact, read_manifest
+from inference.manifest import IncompatibleArtifact, ServedArtifact, read_manifest
 from inference.onnx import open_session
 from inference.preprocess import to_batch
 
@@ -17,7 +17,7 @@ TASK_TYPES = ("multi_class", "multi_label", "regression")
 DEFAULT_THRESHOLD = 0.5
 
 
-class ClassificationPredictor:
+class ClassificationPredictor(ServedArtifact):
     """One loaded artifact; build it once per artifact (see `inference.cache.ModelCache`) and share it.
 
     onnxruntime sessions are safe to run from several threads at once, so `predict` may be too.
@@ -37,20 +37,10 @@ class ClassificationPredictor:
         directory = Path(artifact_dir)
         self.manifest: dict[str, Any] = _read_manifest(directory)
         self.session = open_session(directory / "model.onnx", num_threads)
-        preprocessing = self.manifest["preprocessing"]
-        self.mean, self.std = preprocessing["mean"], preprocessing["std"]
 
     @property
     def task_type(self) -> str:
         return str(self.manifest["task_type"])
-
-    @property
-    def labels(self) -> list[str]:
-        return list(self.manifest["labels"])
-
-    @property
-    def image_size(self) -> int:
-        return int(self.manifest["preprocessing"]["image_size"])
 
     def predict(self, images: Sequence[Image.Image]) -> list[list[dict[str, Any]]]:
         """Run one batched forward pass over `images`.

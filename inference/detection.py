@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
-from inference.manifest import IncompatibleArtifact, read_manifest
+from inference.manifest import IncompatibleArtifact, ServedArtifact, read_manifest
 from inference.onnx import open_session
 from inference.preprocess import letterbox
 
@@ -26,7 +26,7 @@ CLASS_OFFSET = 7680.0  # shifts each class's boxes apart, so one NMS pass never 
 BATCH = 16
 
 
-class DetectionPredictor:
+class DetectionPredictor(ServedArtifact):
     """One loaded detector; build it once per artifact (see `inference.cache.ModelCache`) and share it."""
 
     def __init__(self, artifact_dir: str | Path, *, num_threads: int | None = None) -> None:
@@ -51,14 +51,6 @@ class DetectionPredictor:
             return
         batch = self.session.get_inputs()[0].shape[0]
         self.batched = not isinstance(batch, int)  # a named or unknown axis: the export has a dynamic batch
-
-    @property
-    def labels(self) -> list[str]:
-        return list(self.manifest["labels"])
-
-    @property
-    def image_size(self) -> int:
-        return int(self.manifest["preprocessing"]["image_size"])
 
     def predict(self, images: Sequence[Image.Image], keep_prob: float = 0.25) -> list[list[dict[str, Any]]]:
         """Detect objects on each image.

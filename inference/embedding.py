@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from inference.manifest import IncompatibleArtifact, read_manifest
+from inference.manifest import IncompatibleArtifact, ServedArtifact, read_manifest
 from inference.onnx import open_session
 from inference.preprocess import to_batch
 
 TASK_TYPE = "similarity"
 
 
-class Embedder:
+class Embedder(ServedArtifact):
     """One loaded embedding model; build it once per artifact and share it (onnxruntime runs are thread-safe)."""
 
     def __init__(self, artifact_dir: str | Path, *, num_threads: int | None = None) -> None:
@@ -36,9 +36,6 @@ class Embedder:
         width = self.session.get_outputs()[0].shape[-1]
         if width != self.dimension:
             raise IncompatibleArtifact(f"The model outputs {width} values, the manifest says {self.dimension}")
-        preprocessing = self.manifest["preprocessing"]
-        self.image_size = int(preprocessing["image_size"])
-        self.mean, self.std = preprocessing["mean"], preprocessing["std"]
 
     @property
     def dimension(self) -> int:

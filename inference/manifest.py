@@ -14,6 +14,29 @@ class IncompatibleArtifact(Exception):
     """The directory is not an artifact this code can serve (missing files, other format or task type)."""
 
 
+class ServedArtifact:
+    """What every predictor reads from its artifact's manifest (set ``manifest`` in ``__init__``)."""
+
+    manifest: dict[str, Any]
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.manifest["labels"])
+
+    @property
+    def image_size(self) -> int:
+        """The square input the model was trained, and is served, at."""
+        return int(self.manifest["preprocessing"]["image_size"])
+
+    @property
+    def mean(self) -> list[float]:
+        return list(self.manifest["preprocessing"]["mean"])
+
+    @property
+    def std(self) -> list[float]:
+        return list(self.manifest["preprocessing"]["std"])
+
+
 def read_manifest(directory: Path, task_types: Collection[str], served: str) -> dict[str, Any]:
     """manifest.json of an artifact of this format whose task type is one of `task_types`, with preprocessing.
 

@@ -13,10 +13,7 @@ LABELS = ("rect", "circle")
 
 
 def shapes_image(
-    rng: np.random.Generator,
-    width: int = 160,
-    height: int = 160,
-    objects: int = 2,
+    rng: np.random.Generator, width: int = 160, height: int = 160, objects: int = 2
 ) -> tuple[Image.Image, tuple[Box, ...]]:
     """An image with up to `objects` non-overlapping shapes, 18-45 % of the shorter side, and their boxes."""
     base = rng.integers(40, 200, 3)

@@ -15,6 +15,8 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from inference.preprocess import IMAGENET_MEAN, IMAGENET_STD
+
 FORMAT_VERSION = 1
 # 17 rather than the exporter's newer default, so older onnxruntime builds can serve the file too
 ONNX_OPSET = 17
@@ -24,6 +26,11 @@ ONNX_TOLERANCE = 1e-3
 def staging_dir(out_dir: Path) -> Path:
     """Where an artifact is written before it is renamed to `out_dir`."""
     return out_dir.with_name(out_dir.name + ".part")
+
+
+def squash_preprocessing(image_size: int) -> dict[str, Any]:
+    """How a classifier or embedder's input is made: squashed to a square, ImageNet-normalised."""
+    return {"image_size": image_size, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "resize": "squash"}
 
 
 def free_out_dir(out_dir: str | Path) -> Path:

@@ -31,9 +31,9 @@ import torch
 from torch import nn
 
 from inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalise
-from training.artifact import FORMAT_VERSION, free_out_dir, write_artifact
+from training.artifact import FORMAT_VERSION, squash_preprocessing, write_artifact
 from training.backbones import create_backbone
-from training.data import choose_image_size, data_hash, load_pixels, resolve_device, shorter_sides
+from training.data import begin, choose_image_size, data_hash, load_pixels, shorter_sides
 from training.loop import Images, fit, predict
 from training.spec import Progress, Sample, TrainingError, TrainingResult, TrainingSpec
 from training.split import split_samples
@@ -68,11 +68,7 @@ def train(
         FileExistsError: `out_dir` exists.
     """
     started = time.monotonic()
-    out_dir = free_out_dir(out_dir)
-    device = resolve_device(spec.device)
-    spec = replace(spec, device=device)
-    if spec.num_threads:
-        torch.set_num_threads(spec.num_threads)
+    spec, device, out_dir = begin(spec, out_dir)
     task = make_task(spec)
     fingerprint = data_hash(spec, samples)
     torch.manual_seed(spec.seed)
@@ -88,23 +84,14 @@ def train(
     deadline = started + spec.max_seconds if spec.max_seconds else None
     fitted = fit(model.to(device), task, spec, data.train, watch, deadline=deadline, on_progress=on_progress)
     model.load_state_dict(fitted.state)
-    metrics = _evaluate(model, task, data, device) | {
-        "best_epoch": fitted.best_epoch,
-        "epochs_run": fitted.epochs_run,
-        "stopped": fitted.stopped,
-    }
+    metrics = _evaluate(model, task, data, device) | fitted.summary
     sizes = {f"{name}_size": len(getattr(data, name).samples) for name in ("train", "validation", "test")}
     manifest = {
         "format_version": FORMAT_VERSION,
         "task_type": spec.task_type,
         "arch": spec.arch,
         "labels": task.outputs,
-        "preprocessing": {
-            "image_size": data.image_size,
-            "mean": list(IMAGENET_MEAN),
-            "std": list(IMAGENET_STD),
-            "resize": "squash",
-        },
+        "preprocessing": squash_preprocessing(data.image_size),
         **task.manifest_fields(),
         "pretrained": pretrained,
         "metrics": metrics,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -15,13 +16,26 @@ from PIL import Image
 
 from inference.images import ImageLimits, InvalidImage, decode_bytes
 from inference.preprocess import squash
-from training.spec import Sample, TrainingSpec
+from training.artifact import free_out_dir
+from training.spec import RunOptions, Sample, TrainingSpec
+
+S = TypeVar("S", bound=RunOptions)
 
 IMAGE_SIZES = (32, 64, 96, 128, 160, 224)
 PRETRAINED_MIN_SIZE = 64
 SIZE_SAMPLE = 64
 # Stored images already passed the upload limits; these only guard against absurd files.
 LOAD_LIMITS = ImageLimits(max_bytes=256 * 1024 * 1024, max_pixels=400_000_000)
+
+
+def begin(spec: S, out_dir: str | Path) -> tuple[S, str, Path]:
+    """The start of every training: the device resolved into the spec, torch's threads set from
+    it, and `out_dir` checked free (`training.artifact.free_out_dir`)."""
+    out_dir = free_out_dir(out_dir)
+    device = resolve_device(spec.device)
+    if spec.num_threads:
+        torch.set_num_threads(spec.num_threads)
+    return replace(spec, device=device), device, out_dir
 
 
 def resolve_device(device: str | None) -> str:

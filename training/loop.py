@@ -6,7 +6,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import torch
@@ -39,6 +39,11 @@ class Fitted:
     best_epoch: int
     epochs_run: int
     stopped: str
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """How the run went, for the artifact's metrics."""
+        return {"best_epoch": self.best_epoch, "epochs_run": self.epochs_run, "stopped": self.stopped}
 
 
 def fit(
@@ -83,28 +88,14 @@ def fit(
         losses = []
         for batch in _batches(len(train.samples), spec.batch_size, rng):
             inputs = augmented(train.pixels[batch], augment).to(device)
-            loss = criterion(model(inputs), train_targets[batch].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            losses.append(loss.item())
+            losses.append(step(criterion(model(inputs), train_targets[batch].to(device)), optimizer, schedule))
             if deadline is not None and time.monotonic() > deadline:
                 break
         outputs = predict(model, watch.pixels, device)
         name, value, improvement = task.score(outputs, watch.samples)
         with torch.no_grad():
             watch_loss = float(criterion(torch.from_numpy(outputs).to(device), watch_targets))
-        if on_progress is not None:
-            on_progress(
-                Progress(
-                    epoch=epoch,
-                    epochs=epochs,
-                    loss=round(float(np.mean(losses)), 5),
-                    metric_name=name,
-                    metric=round(value, 5),
-                )
-            )
+        report(on_progress, epoch, epochs, losses, name, value)
         if (improvement, -watch_loss) > best_key:
             best_key, best_epoch, stale, state = (improvement, -watch_loss), epoch, 0, copy_state(model)
         else:
@@ -141,6 +132,29 @@ def augmented(pixels: np.ndarray, augment: v2.Transform) -> torch.Tensor:
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     return (images.float() / 255.0 - mean) / std
+
+
+def report(
+    on_progress: Callable[[Progress], None] | None,
+    epoch: int,
+    epochs: int,
+    losses: list[float],
+    metric_name: str,
+    metric: float,
+) -> None:
+    """Tell the caller how an epoch went: its mean training loss and its metric on the watched split."""
+    if on_progress is not None:
+        loss = round(float(np.mean(losses)), 5)
+        on_progress(Progress(epoch=epoch, epochs=epochs, loss=loss, metric_name=metric_name, metric=round(metric, 5)))
+
+
+def step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, schedule: torch.optim.lr_scheduler.LRScheduler) -> float:
+    """One optimisation step on a batch's loss; the loss's value."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    schedule.step()
+    return loss.item()
 
 
 def copy_state(model: nn.Module) -> dict[str, torch.Tensor]:

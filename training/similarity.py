@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
-import json
 import math
 import time
 from collections import Counter
@@ -41,19 +40,19 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from pytorch_metric_learning import losses, miners, samplers
 from pytorch_metric_learning.utils import common_functions as pml_common
 from torch import nn
 from torch.nn import functional as F
 from torchvision.transforms import v2
 
-from inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalise, squash
-from training.artifact import FORMAT_VERSION, free_out_dir, write_artifact
+from inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalise
+from training.artifact import FORMAT_VERSION, squash_preprocessing, write_artifact
 from training.backbones import create_backbone
-from training.data import SIZE_SAMPLE, choose_image_size, decode, file_sha256, resolve_device
-from training.loop import Images, augmented, copy_state, predict
+from training.data import SIZE_SAMPLE, begin, choose_image_size, resolve_device
+from training.loop import Fitted, Images, augmented, copy_state, predict, report, step
 from training.retrieval import retrieval_metrics
+from training.similarity_data import crop_of, embedding_data_hash, load_crops
 from training.spec import EmbeddingSample, EmbeddingSpec, Progress, TrainingError, TrainingResult
 from training.split import split_groups
 
@@ -95,11 +94,7 @@ def train_embedder(
         FileExistsError: `out_dir` exists.
     """
     started = time.monotonic()
-    out_dir = free_out_dir(out_dir)
-    device = resolve_device(spec.device)
-    spec = replace(spec, device=device)
-    if spec.num_threads:
-        torch.set_num_threads(spec.num_threads)
+    spec, device, out_dir = begin(spec, out_dir)
     fingerprint = embedding_data_hash(spec, samples)
     torch.manual_seed(spec.seed)
     backbone, pretrained = create_backbone(spec.arch, spec.dimension, weights_dir=spec.weights_dir)
@@ -116,23 +111,14 @@ def train_embedder(
     deadline = started + spec.max_seconds if spec.max_seconds else None
     fitted = _fit(model.to(device), head, spec, data, pretrained=pretrained, deadline=deadline, on_progress=on_progress)
     model.load_state_dict(fitted.state)
-    metrics = _evaluate(model, baseline_model.to(device), data, device) | {
-        "best_epoch": fitted.best_epoch,
-        "epochs_run": fitted.epochs_run,
-        "stopped": fitted.stopped,
-    }
+    metrics = _evaluate(model, baseline_model.to(device), data, device) | fitted.summary
     sizes = {f"{name}_size": len(getattr(data, name).samples) for name in ("train", "validation", "test")}
     manifest = {
         "format_version": FORMAT_VERSION,
         "task_type": "similarity",
         "arch": spec.arch,
         "dimension": spec.dimension,
-        "preprocessing": {
-            "image_size": data.image_size,
-            "mean": list(IMAGENET_MEAN),
-            "std": list(IMAGENET_STD),
-            "resize": "squash",
-        },
+        "preprocessing": squash_preprocessing(data.image_size),
         "pretrained": pretrained,
         "metrics": metrics,
         "data_hash": fingerprint,
@@ -144,57 +130,6 @@ def train_embedder(
     return TrainingResult(
         artifact_dir=str(out_dir), metrics=metrics, data_hash=fingerprint, seconds=time.monotonic() - started, **sizes
     )
-
-
-def crop_box(image: Image.Image, box: tuple[float, float, float, float] | None) -> Image.Image | None:
-    """The part of `image` inside `box` (clamped to the image, widened to whole pixels); None when empty."""
-    if box is None:
-        return image
-    xmin, ymin = max(0, math.floor(box[0])), max(0, math.floor(box[1]))
-    xmax, ymax = min(image.width, math.ceil(box[2])), min(image.height, math.ceil(box[3]))
-    return image.crop((xmin, ymin, xmax, ymax)) if xmax > xmin and ymax > ymin else None
-
-
-def load_crops(
-    samples: Sequence[EmbeddingSample], image_size: int, *, workers: int = 2
-) -> tuple[np.ndarray, list[EmbeddingSample], list[str]]:
-    """Decode every image once, crop its box and squash it to `image_size` as uint8.
-
-    Returns:
-        Pixels (N, S, S, 3) of the usable samples, those samples in order, and the ids of the
-        images that could not be read or whose box holds no pixel.
-    """
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        crops = list(pool.map(lambda s: _squashed_crop(s, image_size), samples))
-    kept = [sample for sample, crop in zip(samples, crops, strict=True) if crop is not None]
-    unreadable = [sample.image_id for sample, crop in zip(samples, crops, strict=True) if crop is None]
-    pixels = (
-        np.stack([c for c in crops if c is not None])
-        if kept
-        else np.zeros((0, image_size, image_size, 3), dtype=np.uint8)
-    )
-    return pixels, kept, unreadable
-
-
-def embedding_data_hash(spec: EmbeddingSpec, samples: Sequence[EmbeddingSample]) -> str:
-    """sha256 of the spec (device resolved, threads left out) and each sample's id, file, group, test flag and box."""
-    digest = hashlib.sha256()
-    settings = asdict(replace(spec, device=resolve_device(spec.device), num_threads=None))
-    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    for s in sorted(samples, key=lambda s: s.image_id):
-        record = [s.image_id, file_sha256(s.path), s.group, s.test, list(s.box) if s.box else None]
-        digest.update(json.dumps(record).encode() + b"\n")
-    return digest.hexdigest()
-
-
-def _crop(sample: EmbeddingSample) -> Image.Image | None:
-    image = decode(sample)  # type: ignore[arg-type]  # decode only reads .path
-    return None if image is None else crop_box(image, sample.box)
-
-
-def _squashed_crop(sample: EmbeddingSample, image_size: int) -> np.ndarray | None:
-    crop = _crop(sample)
-    return None if crop is None else squash(crop, image_size)
 
 
 @dataclass(frozen=True)
@@ -216,7 +151,7 @@ def _load(spec: EmbeddingSpec, samples: Sequence[EmbeddingSample], *, pretrained
             (s for s in samples if not s.test), key=lambda s: hashlib.sha256(s.image_id.encode()).hexdigest()
         )[:SIZE_SAMPLE]
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            sides = [min(crop.size) for crop in pool.map(_crop, chosen) if crop is not None]
+            sides = [min(crop.size) for crop in pool.map(crop_of, chosen) if crop is not None]
         image_size = choose_image_size(sides, resolve_device(spec.device), pretrained=pretrained)
     pixels, readable, unreadable = load_crops(samples, image_size, workers=workers)
     split = split_groups(readable, seed=spec.seed)
@@ -235,14 +170,6 @@ def _load(spec: EmbeddingSpec, samples: Sequence[EmbeddingSample], *, pretrained
     return _Data(image_size, train, validation, subset(split.test), watch, evaluated_on, unreadable)
 
 
-@dataclass(frozen=True)
-class _Fitted:
-    state: dict[str, torch.Tensor]
-    best_epoch: int
-    epochs_run: int
-    stopped: str
-
-
 def _fit(
     model: EmbeddingModel,
     head: nn.Module,
@@ -252,7 +179,7 @@ def _fit(
     pretrained: bool,
     deadline: float | None,
     on_progress: Callable[[Progress], None] | None,
-) -> _Fitted:
+) -> Fitted:
     """Train in place; keep the state of the epoch with the best precision@1 (then MAP@R) on `data.watch`."""
     assert spec.device is not None and spec.epochs is not None and spec.learning_rate is not None
     device, epochs = spec.device, spec.epochs
@@ -288,29 +215,16 @@ def _fit(
                 embeddings = model(augmented(data.train.pixels[batch], augment).to(device))
                 batch_labels = labels[batch].to(device)
                 loss = loss_fn(embeddings, batch_labels, miner(embeddings, batch_labels))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                epoch_losses.append(loss.item())
+                epoch_losses.append(step(loss, optimizer, schedule))
                 if deadline is not None and time.monotonic() > deadline:
                     break
             scores = retrieval_metrics(predict(model, data.watch.pixels, device), watch_groups)
-            if on_progress is not None:
-                on_progress(
-                    Progress(
-                        epoch=epoch,
-                        epochs=epochs,
-                        loss=round(float(np.mean(epoch_losses)), 5),
-                        metric_name="precision_at_1",
-                        metric=round(float(scores["precision_at_1"]), 5),
-                    )
-                )
+            report(on_progress, epoch, epochs, epoch_losses, "precision_at_1", float(scores["precision_at_1"]))
             if (scores["precision_at_1"], scores["map_at_r"]) > best_key:
                 best_key, best_epoch, state = (scores["precision_at_1"], scores["map_at_r"]), epoch, copy_state(model)
             if deadline is not None and time.monotonic() > deadline:
-                return _Fitted(state, best_epoch, epoch, "time_budget")
-    return _Fitted(state, best_epoch, epochs, "completed")
+                return Fitted(state, best_epoch, epoch, "time_budget")
+    return Fitted(state, best_epoch, epochs, "completed")
 
 
 def _evaluate(model: nn.Module, baseline: nn.Module, data: _Data, device: str) -> dict[str, Any]:

@@ -30,34 +30,47 @@ class Sample:
     test: bool = False
 
 
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """What every kind of training takes besides its data; None is chosen from the data or the machine.
+
+    Attributes:
+        image_size: The square network input.
+        epochs: Passes over the training split (early stopping may end sooner).
+        seed: Seeds the split, the initialisation and the batches.
+        weights_dir: Directory with "<arch>.pth" (detection: "<arch>.pt") weights that replace the
+            built-in initialisation.
+        device: None picks "cuda" when available, else "cpu".
+        num_threads: Passed to `torch.set_num_threads` when given.
+        max_seconds: Wall-clock budget; training stops early (keeping the best epoch) past it.
+    """
+
+    image_size: int | None = None
+    epochs: int | None = None
+    seed: int = 0
+    weights_dir: str | None = None
+    device: str | None = None
+    num_threads: int | None = None
+    max_seconds: float | None = None
+
+
 @dataclass(frozen=True)
-class TrainingSpec:
-    """What to train; fields left as None are chosen from the data (see `training.classification`).
+class TrainingSpec(RunOptions):
+    """What classifier to train (see `training.classification`), with the `RunOptions`.
 
     Attributes:
         task_type: "multi_class", "multi_label" or "regression".
         labels: Label ids in output order; regression: the one value label id.
         arch: A name of `training.backbones.ARCHITECTURES`.
-        weights_dir: Directory with "<arch>.pth" state dicts that replace the built-in init.
-        device: None picks "cuda" when available, else "cpu".
-        num_threads: Passed to `torch.set_num_threads` when given.
         negative_label: multi_label: the label meaning "none of the tags"; it is not an output.
-        max_seconds: Wall-clock budget; training stops early (keeping the best epoch) past it.
     """
 
     task_type: str
     labels: tuple[str, ...]
     arch: str = "efficientnet_lite0"
-    image_size: int | None = None
-    epochs: int | None = None
     batch_size: int = 32
     learning_rate: float | None = None
-    seed: int = 0
-    weights_dir: str | None = None
-    device: str | None = None
-    num_threads: int | None = None
     negative_label: str | None = None
-    max_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -113,32 +126,23 @@ class DetectionSample:
 
 
 @dataclass(frozen=True)
-class DetectionSpec:
-    """What detector to train; fields left as None are chosen from the data (see `training.detection`).
+class DetectionSpec(RunOptions):
+    """What detector to train (see `training.detection`), with the `RunOptions`.
+
+    The image size is rounded up to a multiple of 32; the time budget ends training after the
+    epoch that passes it (best epoch kept).
 
     Attributes:
         labels: Label ids in class-index order.
         arch: A name of `training.detection.DETECTORS`.
-        image_size: The square network input, a multiple of 32 (rounded up when it is not).
         patience: Epochs without a better validation fitness before training stops.
-        weights_dir: Directory with "<arch>.pt" checkpoints used instead of a random init.
-        device: None picks "cuda" when available, else "cpu".
-        num_threads: Passed to `torch.set_num_threads` when given.
-        max_seconds: Wall-clock budget; training stops after the epoch that passes it (best epoch kept).
         work_dir: Writable directory for the exported dataset and the run; None uses a temporary one.
     """
 
     labels: tuple[str, ...]
     arch: str = "yolo11n"
-    image_size: int | None = None
-    epochs: int | None = None
     patience: int | None = None
     batch_size: int = 16
-    seed: int = 0
-    weights_dir: str | None = None
-    device: str | None = None
-    num_threads: int | None = None
-    max_seconds: float | None = None
     work_dir: str | None = None
 
 
@@ -163,26 +167,15 @@ class EmbeddingSample:
 
 
 @dataclass(frozen=True)
-class EmbeddingSpec:
-    """What embedding model to train; fields left as None are chosen from the data (see `training.similarity`).
+class EmbeddingSpec(RunOptions):
+    """What embedding model to train (see `training.similarity`), with the `RunOptions`.
 
     Attributes:
         arch: A name of `training.backbones.ARCHITECTURES`; its head becomes the embedding layer.
         dimension: Length of the L2-normalised embedding.
-        weights_dir: Directory with "<arch>.pth" state dicts that replace the built-in init.
-        device: None picks "cuda" when available, else "cpu".
-        num_threads: Passed to `torch.set_num_threads` when given.
-        max_seconds: Wall-clock budget; training stops early (keeping the best epoch) past it.
     """
 
     arch: str = "efficientnet_lite0"
     dimension: int = 128
-    image_size: int | None = None
-    epochs: int | None = None
     batch_size: int = 32
     learning_rate: float | None = None
-    seed: int = 0
-    weights_dir: str | None = None
-    device: str | None = None
-    num_threads: int | None = None
-    max_seconds: float | None = None

@@ -13,15 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ximilar_platform.env import (
-    env_bool,
-    env_float,
-    env_int,
-    env_list,
-    env_secret,
-    env_str,
-    persisted_secret,
-)
+from ximilar_platform.env import env_bool, env_float, env_int, env_list, env_secret, env_str, persisted_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()

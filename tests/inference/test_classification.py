@@ -156,13 +156,7 @@ def test_to_batch_squashes_scales_and_normalises() -> None:
 
 
 @pytest.mark.parametrize(
-    "change",
-    [
-        {"format_version": 2},
-        {"format_version": None},
-        {"task_type": "detection"},
-        {"labels": None},
-    ],
+    "change", [{"format_version": 2}, {"format_version": None}, {"task_type": "detection"}, {"labels": None}]
 )
 def test_an_incompatible_manifest_is_refused(
     change: dict[str, Any], artifacts: dict[str, Path], tmp_path: Path

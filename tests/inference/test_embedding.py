@@ -16,7 +16,8 @@ from inference.descriptors import generic_embeddings
 from inference.embedding import Embedder
 from inference.manifest import IncompatibleArtifact
 from training.loop import predict
-from training.similarity import EmbeddingModel, load_crops, train_embedder
+from training.similarity import EmbeddingModel, train_embedder
+from training.similarity_data import load_crops
 from training.spec import EmbeddingSample, EmbeddingSpec, TrainingResult
 
 pytestmark = pytest.mark.usefixtures("restore_torch_threads")

@@ -21,7 +21,7 @@ import pytest
 import requests
 from PIL import Image, features
 
-from inference import images
+from inference import urls
 from inference.images import (
     ImageLimits,
     InvalidImage,
@@ -521,7 +521,7 @@ def server_looks_public(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None
                 return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
             return socket.getaddrinfo(host, port, **kwargs)
 
-        monkeypatch.setattr(images, "socket", SimpleNamespace(getaddrinfo=resolve, SOCK_STREAM=socket.SOCK_STREAM))
+        monkeypatch.setattr(urls, "socket", SimpleNamespace(getaddrinfo=resolve, SOCK_STREAM=socket.SOCK_STREAM))
 
     return pretend
 

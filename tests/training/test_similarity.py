@@ -17,7 +17,8 @@ from PIL import Image, ImageDraw
 from inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalise, squash
 from training.backbones import create_backbone
 from training.retrieval import retrieval_metrics
-from training.similarity import EmbeddingModel, crop_box, load_crops, train_embedder
+from training.similarity import EmbeddingModel, train_embedder
+from training.similarity_data import crop_box, load_crops
 from training.spec import EmbeddingSample, EmbeddingSpec, Progress, TrainingError, TrainingResult
 from training.split import split_groups
 

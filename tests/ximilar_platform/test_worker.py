@@ -11,8 +11,7 @@ from tests.ximilar_platform.conftest import redis_available, worker_log
 
 
 @pytest.mark.parametrize(
-    "broker",
-    ["filesystem", pytest.param("redis", marks=pytest.mark.skipif(not redis_available(), reason="no Redis"))],
+    "broker", ["filesystem", pytest.param("redis", marks=pytest.mark.skipif(not redis_available(), reason="no Redis"))]
 )
 def test_worker_process_deletes_files_of_a_deleted_image(start_worker, alice, media_root, broker: str) -> None:
     worker = start_worker(broker)

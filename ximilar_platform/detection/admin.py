@@ -4,16 +4,12 @@ from ximilar_platform.detection.models import DetectionLabel, DetectionObject, D
 from ximilar_platform.training_jobs.admin import TrainableTaskAdmin
 
 admin.site.register(DetectionTask, TrainableTaskAdmin)
-
-
-@admin.register(DetectionLabel)
-class DetectionLabelAdmin(admin.ModelAdmin):
-    list_display = ["name", "color", "output_name", "workspace", "created"]
-    search_fields = ["name", "id"]
-
-
-@admin.register(DetectionObject)
-class DetectionObjectAdmin(admin.ModelAdmin):
-    list_display = ["id", "detection_label", "image", "workspace", "created"]
-    search_fields = ["id"]
-    raw_id_fields = ["image", "detection_label"]
+admin.site.register(
+    DetectionLabel, list_display=["name", "color", "output_name", "workspace", "created"], search_fields=["name", "id"]
+)
+admin.site.register(
+    DetectionObject,
+    list_display=["id", "detection_label", "image", "workspace", "created"],
+    search_fields=["id"],
+    raw_id_fields=["image", "detection_label"],
+)

@@ -7,7 +7,7 @@ class DetectionConfig(AppConfig):
 
     def ready(self) -> None:
         from ximilar_platform.core.models import TaskKind
-        from ximilar_platform.detection.training import DetectionTraining
+        from ximilar_platform.detection.training import ADAPTER
         from ximilar_platform.training_jobs.adapters import register_adapter
 
-        register_adapter(TaskKind.DETECTION, DetectionTraining())
+        register_adapter(TaskKind.DETECTION, ADAPTER)

@@ -1,4 +1,4 @@
-"""Detection rules: box validation, labels and negative images of tasks, labels on objects."""
+"""Detection rules: box validation and recognition labels on objects."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from typing import Any
 
 from rest_framework.exceptions import ValidationError
 
-from ximilar_platform.detection.models import DetectionLabel, DetectionObject, DetectionTask, ObjectLabel
+from ximilar_platform.detection.models import DetectionObject, ObjectLabel
 from ximilar_platform.images.models import TrainingImage
 from ximilar_platform.recognition.image_labels import save_label_link
 from ximilar_platform.recognition.models import Label as RecognitionLabel
-from ximilar_platform.recognition.models import Task as RecognitionTask
 
 
 def parse_box(data: Any, image: TrainingImage) -> list[float]:
@@ -28,32 +27,6 @@ def parse_box(data: Any, image: TrainingImage) -> list[float]:
     if xmin < 0 or ymin < 0 or xmax > image.width or ymax > image.height:
         raise ValidationError({"data": [f"The box must lie inside the {image.width}x{image.height} image."]})
     return [xmin, ymin, xmax, ymax]
-
-
-def add_label_to_task(*, task: DetectionTask, label: DetectionLabel) -> None:
-    task.labels.add(label)
-
-
-def remove_label_from_task(*, task: DetectionTask, label: DetectionLabel) -> None:
-    task.labels.remove(label)
-
-
-def add_negative_image(*, task: DetectionTask, image: TrainingImage) -> None:
-    """An image showing none of the task's objects, which teaches it "nothing here"."""
-    task.negative_images.add(image)
-
-
-def remove_negative_image(*, task: DetectionTask, image: TrainingImage) -> None:
-    task.negative_images.remove(image)
-
-
-def add_recognition_task(*, label: DetectionLabel, task: RecognitionTask) -> None:
-    """A recognition task that classifies this label's objects (flows use it)."""
-    label.recognition_tasks.add(task)
-
-
-def remove_recognition_task(*, label: DetectionLabel, task: RecognitionTask) -> None:
-    label.recognition_tasks.remove(task)
 
 
 def label_object(*, obj: DetectionObject, label: RecognitionLabel, value: Any = None) -> ObjectLabel:

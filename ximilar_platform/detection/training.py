@@ -1,4 +1,4 @@
-"""Detection's `TrainingAdapter`: data rules and the row snapshot (see ``training_jobs.runner``)."""
+"""Detection's `TrainingAdapter`: data rules and the row snapshot (``training_jobs.runner`` calls it)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.detection.models import DetectionLabel, DetectionObject, DetectionTask
 from ximilar_platform.training_jobs import artifacts
+from ximilar_platform.training_jobs.adapters import TrainingAdapter, run_settings
 
 if TYPE_CHECKING:
     from training.spec import TrainingResult
@@ -66,28 +67,17 @@ def snapshot(task: DetectionTask, work_dir: Path):
         image_size=settings.DETECTION_IMAGE_SIZE,
         epochs=settings.DETECTION_EPOCHS,
         patience=settings.DETECTION_PATIENCE,
-        weights_dir=settings.TRAINING_WEIGHTS_DIR,
-        num_threads=settings.TORCH_THREADS,
-        max_seconds=settings.TRAINING_MAX_SECONDS,
         work_dir=str(work_dir / "yolo"),
+        **run_settings(),
     )
     return spec, samples
 
 
-class DetectionTraining:
-    """Detection's `TrainingAdapter`, registered in ``DetectionConfig.ready``."""
+def detector() -> Callable[..., TrainingResult]:
+    from training.detection import train_detector
 
-    task_model = DetectionTask
+    return train_detector
 
-    def check_training_data(self, task: DetectionTask) -> None:
-        check_training_data(task)
 
-    def train(self, task: DetectionTask, work_dir: Path, on_progress: Callable) -> TrainingResult:
-        from training.detection import train_detector
-
-        spec, samples = snapshot(task, work_dir)
-        return train_detector(spec, samples, work_dir / "artifact", on_progress=on_progress)
-
-    def deploy_metric(self, task: DetectionTask) -> tuple[str, int]:
-        """A retrained detector replaces production when its validation mAP@0.5 is not lower."""
-        return "map50", 1
+# a retrained detector replaces production when its validation mAP@0.5 is not lower
+ADAPTER = TrainingAdapter(DetectionTask, check_training_data, snapshot, detector, lambda task: ("map50", 1))

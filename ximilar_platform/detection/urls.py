@@ -10,7 +10,4 @@ router.register("detection/v2/task", views.DetectionTaskViewSet, basename="detec
 router.register("detection/v2/label", views.DetectionLabelViewSet, basename="detection-label")
 router.register("detection/v2/object", views.DetectionObjectViewSet, basename="detection-object")
 register_kind_routes(router, "detection/v2", TaskKind.DETECTION, "detection")
-urlpatterns = [
-    re_path(r"^detection/v2/detect/?$", detect.DetectView.as_view(), name="detection-detect"),
-    *router.urls,
-]
+urlpatterns = [re_path(r"^detection/v2/detect/?$", detect.DetectView.as_view(), name="detection-detect"), *router.urls]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ximilar_platform.accounts.models import Workspace
-from ximilar_platform.core.api.relations import relation_action
+from ximilar_platform.core.api.relations import link_action, relation_action
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.detection import services
 from ximilar_platform.detection.filters import DetectionLabelFilterSet, DetectionObjectFilterSet
@@ -25,18 +25,11 @@ class DetectionTaskViewSet(TrainableTaskViewSet):
     queryset = DetectionTask.objects.prefetch_related("labels").order_by("created", "id")
     serializer_class = DetectionTaskSerializer
 
-    add_label = relation_action(
-        "add-label", DetectionLabel, "label_id", services.add_label_to_task, names=("task", "label")
-    )
-    remove_label = relation_action(
-        "remove-label", DetectionLabel, "label_id", services.remove_label_from_task, names=("task", "label")
-    )
-    add_image = relation_action(
-        "add-image", TrainingImage, "image_id", services.add_negative_image, names=("task", "image")
-    )
-    remove_image = relation_action(
-        "remove-image", TrainingImage, "image_id", services.remove_negative_image, names=("task", "image")
-    )
+    add_label = link_action("add-label", DetectionLabel, "label_id", "labels")
+    remove_label = link_action("remove-label", DetectionLabel, "label_id", "labels", remove=True)
+    # negative images: images showing none of the task's objects, which teach it "nothing here"
+    add_image = link_action("add-image", TrainingImage, "image_id", "negative_images")
+    remove_image = link_action("remove-image", TrainingImage, "image_id", "negative_images", remove=True)
 
 
 class DetectionLabelViewSet(WorkspaceScopedViewSet):
@@ -46,12 +39,9 @@ class DetectionLabelViewSet(WorkspaceScopedViewSet):
     serializer_class = DetectionLabelSerializer
     filterset_class = DetectionLabelFilterSet
 
-    add_task = relation_action(
-        "add-task", RecognitionTask, "task_id", services.add_recognition_task, names=("label", "task")
-    )
-    remove_task = relation_action(
-        "remove-task", RecognitionTask, "task_id", services.remove_recognition_task, names=("label", "task")
-    )
+    # a recognition task that classifies this label's objects (flows use it)
+    add_task = link_action("add-task", RecognitionTask, "task_id", "recognition_tasks")
+    remove_task = link_action("remove-task", RecognitionTask, "task_id", "recognition_tasks", remove=True)
 
 
 class DetectionObjectViewSet(WorkspaceScopedViewSet):

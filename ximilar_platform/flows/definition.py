@@ -108,10 +108,29 @@ def _model(data: dict, path: str) -> dict[str, Any]:
     return {"task": _uuid(data, "task", path), "version": _version(data, path)}
 
 
+PARSERS: dict[str, Callable[[dict, str, int], dict[str, Any]]] = {}
+
+
+def registered(table: dict[str, Any], node_type: str) -> Callable[[Any], Any]:
+    """A decorator putting the function into ``table`` under ``node_type`` (this module's parsers, the runners)."""
+
+    def add(function: Any) -> Any:
+        table[node_type] = function
+        return function
+
+    return add
+
+
+def parses(node_type: str) -> Callable[[Any], Any]:
+    return registered(PARSERS, node_type)
+
+
+@parses("recognition")
 def _recognition(data: dict, path: str, nesting: int) -> dict[str, Any]:
     return {**_model(data, path), "output_name": _text(data, "output_name", path, REQUIRED)}
 
 
+@parses("detection")
 def _detection(data: dict, path: str, nesting: int) -> dict[str, Any]:
     return {
         **_model(data, path),
@@ -120,16 +139,7 @@ def _detection(data: dict, path: str, nesting: int) -> dict[str, Any]:
     }
 
 
-def _descriptor(data: dict, path: str, nesting: int) -> dict[str, Any]:
-    return {**_model(data, path), "output_name": _text(data, "output_name", path, "_descriptor")}
-
-
-def _branch(data: Any, path: str, nesting: int) -> dict[str, Any]:
-    if not isinstance(data, dict) or set(data) - {"label", "node"}:
-        raise DefinitionError(path, "a branch is an object with only 'label' and 'node'")
-    return {"label": _text(data, "label", path, REQUIRED), "node": parse(data.get("node"), f"{path}.node", nesting)}
-
-
+@parses("branch_selector")
 def _branch_selector(data: dict, path: str, nesting: int) -> dict[str, Any]:
     branches = [
         _branch(branch, f"{path}.branches[{index}]", nesting)
@@ -145,6 +155,7 @@ def _branch_selector(data: dict, path: str, nesting: int) -> dict[str, Any]:
     }
 
 
+@parses("object_selector")
 def _object_selector(data: dict, path: str, nesting: int) -> dict[str, Any]:
     labels = data.get("labels")
     if labels is not None and (
@@ -160,6 +171,7 @@ def _object_selector(data: dict, path: str, nesting: int) -> dict[str, Any]:
     }
 
 
+@parses("list")
 def _list(data: dict, path: str, nesting: int) -> dict[str, Any]:
     return {
         "nodes": [
@@ -168,16 +180,17 @@ def _list(data: dict, path: str, nesting: int) -> dict[str, Any]:
     }
 
 
+@parses("flow")
 def _flow(data: dict, path: str, nesting: int) -> dict[str, Any]:
     return {"flow": _uuid(data, "flow", path)}
 
 
-PARSERS: dict[str, Callable[[dict, str, int], dict[str, Any]]] = {
-    "recognition": _recognition,
-    "detection": _detection,
-    "branch_selector": _branch_selector,
-    "object_selector": _object_selector,
-    "list": _list,
-    "flow": _flow,
-    "descriptor": _descriptor,
-}
+@parses("descriptor")
+def _descriptor(data: dict, path: str, nesting: int) -> dict[str, Any]:
+    return {**_model(data, path), "output_name": _text(data, "output_name", path, "_descriptor")}
+
+
+def _branch(data: Any, path: str, nesting: int) -> dict[str, Any]:
+    if not isinstance(data, dict) or set(data) - {"label", "node"}:
+        raise DefinitionError(path, "a branch is an object with only 'label' and 'node'")
+    return {"label": _text(data, "label", path, REQUIRED), "node": parse(data.get("node"), f"{path}.node", nesting)}

@@ -18,6 +18,7 @@ from django.conf import settings
 from PIL import Image
 
 from ximilar_platform.detection.predictions import detect
+from ximilar_platform.flows.definition import registered
 from ximilar_platform.flows.validation import Plan, nested_path
 from ximilar_platform.recognition.models import Label
 from ximilar_platform.recognition.predictions import classify, labels_of
@@ -69,16 +70,26 @@ def _detected(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]
     return _predict(plan, path, targets, lambda task, version, images: detect(version, images, keep_prob))
 
 
+RUNNERS: dict[str, Callable[[Plan, dict[str, Any], str, list[Target]], None]] = {}
+
+
+def runs(node_type: str) -> Callable[[Any], Any]:
+    return registered(RUNNERS, node_type)
+
+
+@runs("recognition")
 def _recognition(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> None:
     for target, result in zip(targets, _predict(plan, path, targets, classify) or [], strict=False):
         target.fields[node["output_name"]] = result
 
 
+@runs("detection")
 def _detection(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> None:
     for target, objects in zip(targets, _detected(plan, node, path, targets) or [], strict=False):
         target.fields[node["output_name"]] = objects
 
 
+@runs("descriptor")
 def _descriptor(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> None:
     vectors = _predict(plan, path, targets, lambda task, version, images: describe(version, images)) or []
     for target, vector in zip(targets, vectors, strict=False):
@@ -95,6 +106,7 @@ def _branch_index(node: dict[str, Any], result: dict[str, Any], labels: dict[str
     return next((index for index, branch in enumerate(node["branches"]) if branch["label"] in names), None)
 
 
+@runs("branch_selector")
 def _branch_selector(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> None:
     results = _predict(plan, path, targets, classify)
     if results is None:
@@ -120,6 +132,7 @@ def _crop(image: Image.Image, box: list[int]) -> Image.Image | None:
     return image.crop((xmin, ymin, xmax, ymax))
 
 
+@runs("object_selector")
 def _object_selector(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> None:
     found = _detected(plan, node, path, targets)
     if found is None:
@@ -137,21 +150,12 @@ def _object_selector(plan: Plan, node: dict[str, Any], path: str, targets: list[
     _run(plan, node["node"], f"{path}.node", crops)
 
 
+@runs("list")
 def _list(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> None:
     for index, child in enumerate(node["nodes"]):
         _run(plan, child, f"{path}.nodes[{index}]", targets)
 
 
+@runs("flow")
 def _flow(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> None:
     _run(plan, plan.nested[path], nested_path(path), targets)
-
-
-RUNNERS: dict[str, Callable[[Plan, dict[str, Any], str, list[Target]], None]] = {
-    "recognition": _recognition,
-    "detection": _detection,
-    "branch_selector": _branch_selector,
-    "object_selector": _object_selector,
-    "list": _list,
-    "flow": _flow,
-    "descriptor": _descriptor,
-}

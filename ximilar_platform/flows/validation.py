@@ -46,21 +46,16 @@ def nested_path(path: str) -> str:
     return f"{path}.top_node"
 
 
+Stack = tuple[tuple[uuid.UUID, str], ...]  # the flows being walked, outermost first: (id, name)
+
+
 def check(flow: Flow) -> Plan:
     plan = Plan()
-    _check(flow.top_node, "top_node", plan, workspace_id=flow.workspace_id, stack=((flow.id, flow.name),), depth=1)
+    _check(flow.top_node, "top_node", plan, flow.workspace_id, ((flow.id, flow.name),), 1)
     return plan
 
 
-def _check(
-    node: dict[str, Any],
-    path: str,
-    plan: Plan,
-    *,
-    workspace_id: uuid.UUID,
-    stack: tuple[tuple[uuid.UUID, str], ...],
-    depth: int,
-) -> None:
+def _check(node: dict[str, Any], path: str, plan: Plan, workspace_id: uuid.UUID, stack: Stack, depth: int) -> None:
     if depth > settings.FLOW_MAX_DEPTH:
         plan.problems.append(f"{path}: the flow nests deeper than FLOW_MAX_DEPTH ({settings.FLOW_MAX_DEPTH}) nodes.")
         return
@@ -68,9 +63,9 @@ def _check(
     if kind is not None:
         _resolve(node, path, kind, plan, workspace_id)
     if node["type"] == "flow":
-        _check_nested(node, path, plan, workspace_id=workspace_id, stack=stack, depth=depth)
+        _check_nested(node, path, plan, workspace_id, stack, depth)
     for child_path, child in definition.children(node, path):
-        _check(child, child_path, plan, workspace_id=workspace_id, stack=stack, depth=depth + 1)
+        _check(child, child_path, plan, workspace_id, stack, depth + 1)
 
 
 def _resolve(node: dict[str, Any], path: str, kind: str, plan: Plan, workspace_id: uuid.UUID) -> None:
@@ -85,13 +80,7 @@ def _resolve(node: dict[str, Any], path: str, kind: str, plan: Plan, workspace_i
 
 
 def _check_nested(
-    node: dict[str, Any],
-    path: str,
-    plan: Plan,
-    *,
-    workspace_id: uuid.UUID,
-    stack: tuple[tuple[uuid.UUID, str], ...],
-    depth: int,
+    node: dict[str, Any], path: str, plan: Plan, workspace_id: uuid.UUID, stack: Stack, depth: int
 ) -> None:
     nested = Flow.objects.filter(id=node["flow"], workspace_id=workspace_id).first()
     if nested is None:
@@ -102,11 +91,4 @@ def _check_nested(
         plan.problems.append(f"{path}: nested flows form a cycle: {names}.")
         return
     plan.nested[path] = nested.top_node
-    _check(
-        nested.top_node,
-        nested_path(path),
-        plan,
-        workspace_id=workspace_id,
-        stack=(*stack, (nested.id, nested.name)),
-        depth=depth + 1,
-    )
+    _check(nested.top_node, nested_path(path), plan, workspace_id, (*stack, (nested.id, nested.name)), depth + 1)

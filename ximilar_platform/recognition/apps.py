@@ -7,7 +7,7 @@ class RecognitionConfig(AppConfig):
 
     def ready(self) -> None:
         from ximilar_platform.core.models import TaskKind
-        from ximilar_platform.recognition.training import RecognitionTraining
+        from ximilar_platform.recognition.training import ADAPTER
         from ximilar_platform.training_jobs.adapters import register_adapter
 
-        register_adapter(TaskKind.RECOGNITION, RecognitionTraining())
+        register_adapter(TaskKind.RECOGNITION, ADAPTER)

@@ -16,6 +16,7 @@ from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.recognition.models import ImageLabel, Label, Task
 from ximilar_platform.training_jobs import artifacts
+from ximilar_platform.training_jobs.adapters import TrainingAdapter, run_settings
 
 if TYPE_CHECKING:
     from training.spec import TrainingResult
@@ -82,10 +83,8 @@ def snapshot(task: Task, work_dir: Path):
         arch=task.arch or settings.TRAINING_ARCH,
         image_size=settings.TRAINING_IMAGE_SIZE,
         epochs=settings.TRAINING_EPOCHS,
-        weights_dir=settings.TRAINING_WEIGHTS_DIR,
-        num_threads=settings.TORCH_THREADS,
         negative_label=str(negative.id) if negative else None,
-        max_seconds=settings.TRAINING_MAX_SECONDS,
+        **run_settings(),
     )
     return spec, samples
 
@@ -99,19 +98,10 @@ DEPLOY_METRIC = {
 }
 
 
-class RecognitionTraining:
-    """Recognition's `TrainingAdapter`, registered in ``RecognitionConfig.ready``."""
+def classifier() -> Callable[..., TrainingResult]:
+    from training.classification import train
 
-    task_model = Task
+    return train
 
-    def check_training_data(self, task: Task) -> None:
-        check_training_data(task)
 
-    def train(self, task: Task, work_dir: Path, on_progress: Callable) -> TrainingResult:
-        from training.classification import train as train_classifier
-
-        spec, samples = snapshot(task, work_dir)
-        return train_classifier(spec, samples, work_dir / "artifact", on_progress=on_progress)
-
-    def deploy_metric(self, task: Task) -> tuple[str, int]:
-        return DEPLOY_METRIC[task.type]
+ADAPTER = TrainingAdapter(Task, check_training_data, snapshot, classifier, lambda task: DEPLOY_METRIC[task.type])

@@ -7,7 +7,7 @@ class SimilarityConfig(AppConfig):
 
     def ready(self) -> None:
         from ximilar_platform.core.models import TaskKind
-        from ximilar_platform.similarity.training import SimilarityTraining
+        from ximilar_platform.similarity.training import ADAPTER
         from ximilar_platform.training_jobs.adapters import register_adapter
 
-        register_adapter(TaskKind.SIMILARITY, SimilarityTraining())
+        register_adapter(TaskKind.SIMILARITY, ADAPTER)

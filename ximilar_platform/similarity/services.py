@@ -9,7 +9,7 @@ from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.detection.models import DetectionObject
 from ximilar_platform.images.models import TrainingImage
-from ximilar_platform.similarity.models import SimilarityGroup, SimilarityTask, SimilarityType
+from ximilar_platform.similarity.models import SimilarityGroup
 
 BOTH = "A group holds images (and objects) or groups, not both; this one already holds {}."
 
@@ -54,26 +54,6 @@ def ancestors_of(group: SimilarityGroup) -> set:
     return found
 
 
-def remove_images(*, group: SimilarityGroup, images: Iterable[TrainingImage]) -> None:
-    group.images.remove(*images)
-
-
-def remove_objects(*, group: SimilarityGroup, objects: Iterable[DetectionObject]) -> None:
-    group.detection_objects.remove(*objects)
-
-
-def remove_groups(*, group: SimilarityGroup, children: Iterable[SimilarityGroup]) -> None:
-    group.groups.remove(*children)
-
-
 def mark_test_groups(*, groups: QuerySet[SimilarityGroup], test: bool) -> int:
     """(Un)mark groups as test groups: evaluated apart, never trained on."""
     return groups.update(test_group=test)
-
-
-def add_type(*, task: SimilarityTask, type: SimilarityType) -> None:
-    task.types.add(type)
-
-
-def remove_type(*, task: SimilarityTask, type: SimilarityType) -> None:
-    task.types.remove(type)

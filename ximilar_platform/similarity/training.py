@@ -1,4 +1,4 @@
-"""Similarity's `TrainingAdapter`: data rules and the row snapshot (see ``training_jobs.runner``).
+"""Similarity's `TrainingAdapter`: data rules and the row snapshot (``training_jobs.runner`` calls it).
 
 Hierarchy: a leaf group (one holding images and detection objects) is one item, and its images
 and object crops are views of it; a group of groups only organises leaf groups (e.g. a product
@@ -17,6 +17,7 @@ from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.similarity.models import SimilarityGroup, SimilarityTask
 from ximilar_platform.training_jobs import artifacts
+from ximilar_platform.training_jobs.adapters import TrainingAdapter, run_settings
 
 if TYPE_CHECKING:
     from training.spec import TrainingResult
@@ -78,27 +79,16 @@ def snapshot(task: SimilarityTask, work_dir: Path):
         dimension=settings.SIMILARITY_DIMENSION,
         image_size=settings.TRAINING_IMAGE_SIZE,
         epochs=settings.TRAINING_EPOCHS,
-        weights_dir=settings.TRAINING_WEIGHTS_DIR,
-        num_threads=settings.TORCH_THREADS,
-        max_seconds=settings.TRAINING_MAX_SECONDS,
+        **run_settings(),
     )
     return spec, samples
 
 
-class SimilarityTraining:
-    """Similarity's `TrainingAdapter`, registered in ``SimilarityConfig.ready``."""
+def embedder() -> Callable[..., TrainingResult]:
+    from training.similarity import train_embedder
 
-    task_model = SimilarityTask
+    return train_embedder
 
-    def check_training_data(self, task: SimilarityTask) -> None:
-        check_training_data(task)
 
-    def train(self, task: SimilarityTask, work_dir: Path, on_progress: Callable) -> TrainingResult:
-        from training.similarity import train_embedder
-
-        spec, samples = snapshot(task, work_dir)
-        return train_embedder(spec, samples, work_dir / "artifact", on_progress=on_progress)
-
-    def deploy_metric(self, task: SimilarityTask) -> tuple[str, int]:
-        """A retrained embedder replaces production when its held-out precision@1 is not lower."""
-        return "precision_at_1", 1
+# a retrained embedder replaces production when its held-out precision@1 is not lower
+ADAPTER = TrainingAdapter(SimilarityTask, check_training_data, snapshot, embedder, lambda task: ("precision_at_1", 1))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -11,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ximilar_platform.core.api.lookups import parse_uuid_list
-from ximilar_platform.core.api.relations import relation_action
+from ximilar_platform.core.api.relations import link_action, relation_action
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.detection.models import DetectionObject
 from ximilar_platform.images.models import TrainingImage
@@ -35,15 +33,8 @@ class SimilarityTaskViewSet(TrainableTaskViewSet):
     queryset = SimilarityTask.objects.prefetch_related("types").order_by("created", "id")
     serializer_class = SimilarityTaskSerializer
 
-    add_type = relation_action("add-type", SimilarityType, "type_id", services.add_type, names=("task", "type"))
-    remove_type = relation_action(
-        "remove-type", SimilarityType, "type_id", services.remove_type, names=("task", "type")
-    )
-
-
-def members(url_path: str, model: type, field: str, change: Any, name: str) -> Any:
-    """A relation action over a list of ids (``{"images": [...]}``) of the group's workspace."""
-    return relation_action(url_path, model, field, change, names=("group", name), many=True)
+    add_type = link_action("add-type", SimilarityType, "type_id", "types")
+    remove_type = link_action("remove-type", SimilarityType, "type_id", "types", remove=True)
 
 
 class SimilarityGroupViewSet(WorkspaceScopedViewSet):
@@ -60,12 +51,21 @@ class SimilarityGroupViewSet(WorkspaceScopedViewSet):
     serializer_class = SimilarityGroupSerializer
     filterset_class = SimilarityGroupFilterSet
 
-    add_images = members("add-images", TrainingImage, "images", services.add_images, "images")
-    remove_images = members("remove-images", TrainingImage, "images", services.remove_images, "images")
-    add_objects = members("add-objects", DetectionObject, "objects", services.add_objects, "objects")
-    remove_objects = members("remove-objects", DetectionObject, "objects", services.remove_objects, "objects")
-    add_groups = members("add-groups", SimilarityGroup, "groups", services.add_groups, "children")
-    remove_groups = members("remove-groups", SimilarityGroup, "groups", services.remove_groups, "children")
+    # a group holds images (and objects) or groups, never both: adding checks it (services)
+    add_images = relation_action(
+        "add-images", TrainingImage, "images", services.add_images, names=("group", "images"), many=True
+    )
+    remove_images = link_action("remove-images", TrainingImage, "images", "images", remove=True, many=True)
+    add_objects = relation_action(
+        "add-objects", DetectionObject, "objects", services.add_objects, names=("group", "objects"), many=True
+    )
+    remove_objects = link_action(
+        "remove-objects", DetectionObject, "objects", "detection_objects", remove=True, many=True
+    )
+    add_groups = relation_action(
+        "add-groups", SimilarityGroup, "groups", services.add_groups, names=("group", "children"), many=True
+    )
+    remove_groups = link_action("remove-groups", SimilarityGroup, "groups", "groups", remove=True, many=True)
 
     @action(detail=False, methods=["post"], url_path="update")
     def mark_test(self, request: Request) -> Response:

@@ -7,8 +7,11 @@ by `TaskKind` and never names the app of a kind; apps above it may also listen f
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
 
 from ximilar_platform.core.models import TrainableTask
 
@@ -16,20 +19,40 @@ if TYPE_CHECKING:
     from training.spec import Progress, TrainingResult
 
 
-class TrainingAdapter(Protocol):
-    """One kind's data rules, its rows-to-dataclasses snapshot and its training call."""
+@dataclass(frozen=True)
+class TrainingAdapter:
+    """One kind's data rules, its rows-to-dataclasses snapshot and its trainer.
+
+    Attributes:
+        task_model: The kind's task model.
+        check_training_data: Raises a ValidationError saying what is missing when a task cannot
+            be trained yet.
+        snapshot: ``(task, work_dir) -> (spec, samples)``: the trainer's input from the task's rows,
+            with local file paths; training never touches the ORM.
+        trainer: Returns the pure ``training`` function (imported when a job runs: it loads torch).
+        deploy_metric: ``task -> (name, sign)``: the validation metric that decides whether a
+            retrained version replaces production, and +1 when larger is better (-1 when smaller is).
+    """
 
     task_model: type[TrainableTask]
-
-    def check_training_data(self, task: Any) -> None:
-        """Raise a ValidationError saying what is missing when ``task`` cannot be trained yet."""
+    check_training_data: Callable[[Any], None]
+    snapshot: Callable[[Any, Path], tuple[Any, list]]
+    trainer: Callable[[], Callable[..., TrainingResult]]
+    deploy_metric: Callable[[Any], tuple[str, int]]
 
     def train(self, task: Any, work_dir: Path, on_progress: Callable[[Progress], None]) -> TrainingResult:
         """Snapshot the task's rows and train on them in ``work_dir``; the artifact is the result's."""
+        spec, samples = self.snapshot(task, work_dir)
+        return self.trainer()(spec, samples, work_dir / "artifact", on_progress=on_progress)
 
-    def deploy_metric(self, task: Any) -> tuple[str, int]:
-        """The validation metric that decides whether a retrained version replaces production, and
-        +1 when larger is better (-1 when smaller is)."""
+
+def run_settings() -> dict[str, Any]:
+    """The settings every kind's spec takes: backbone weights, torch's threads, the time budget."""
+    return {
+        "weights_dir": settings.TRAINING_WEIGHTS_DIR,
+        "num_threads": settings.TORCH_THREADS,
+        "max_seconds": settings.TRAINING_MAX_SECONDS,
+    }
 
 
 ADAPTERS: dict[str, TrainingAdapter] = {}

@@ -111,11 +111,7 @@ def test_missing_untrained_and_foreign_tasks_make_a_flow_invalid(api, bob, task)
     missing, foreign = uuid.uuid4(), DetectionTask.objects.create(workspace=bob.workspace, name="bob's")
     top = {
         "type": "list",
-        "nodes": [
-            recognition(task.id),
-            recognition(missing),
-            {"type": "detection", "task": str(foreign.id)},
-        ],
+        "nodes": [recognition(task.id), recognition(missing), {"type": "detection", "task": str(foreign.id)}],
     }
     flow = create(api, top).json()
     assert flow["valid"] is False

@@ -9,10 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     initial = True
 
-    dependencies = [
-        ("accounts", "0001_initial"),
-        ("similarity", "0007_collections_move_out"),
-    ]
+    dependencies = [("accounts", "0001_initial"), ("similarity", "0007_collections_move_out")]
 
     operations = [
         migrations.SeparateDatabaseAndState(

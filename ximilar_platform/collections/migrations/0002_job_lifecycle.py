@@ -4,15 +4,11 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("collections", "0001_initial"),
-    ]
+    dependencies = [("collections", "0001_initial")]
 
     operations = [
         migrations.AddField(
-            model_name="reembedding",
-            name="worker",
-            field=models.CharField(blank=True, default="", max_length=255),
+            model_name="reembedding", name="worker", field=models.CharField(blank=True, default="", max_length=255)
         ),
         migrations.AlterField(
             model_name="reembedding",

@@ -1,7 +1,8 @@
 """``add-…``/``remove-…`` actions: change one relation of an object and answer the object's JSON.
 
 The related object (or list of objects, ``many``) is named by one body field and must live in
-the object's workspace; the change itself is a service call, so its rules stay in services.
+the object's workspace. A change with rules is a service call (`relation_action`); a plain
+many-to-many link without rules is declared by its field name (`link_action`).
 """
 
 from __future__ import annotations
@@ -47,3 +48,15 @@ def relation_action(
     handler.__name__ = handler.__qualname__ = url_path.replace("-", "_")
     handler.__doc__ = f"{url_path}: {field} names the {model._meta.verbose_name}."
     return action(detail=True, methods=["post"], url_path=url_path)(handler)
+
+
+def link_action(
+    url_path: str, model: type[Model], field: str, relation: str, *, remove: bool = False, many: bool = False
+) -> Any:
+    """``POST <object>/<url_path>`` adding (or removing) the named objects to the ``relation`` many-to-many field."""
+
+    def change(obj: Model, related: Any) -> None:
+        manager = getattr(obj, relation)
+        (manager.remove if remove else manager.add)(*(related if many else [related]))
+
+    return relation_action(url_path, model, field, change, names=("obj", "related"), many=many)

@@ -9,11 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     initial = True
 
-    dependencies = [
-        ("accounts", "0001_initial"),
-        ("images", "0001_initial"),
-        ("recognition", "0002_task_arch"),
-    ]
+    dependencies = [("accounts", "0001_initial"), ("images", "0001_initial"), ("recognition", "0002_task_arch")]
 
     operations = [
         migrations.CreateModel(
@@ -36,9 +32,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["created", "id"],
-            },
+            options={"ordering": ["created", "id"]},
         ),
         migrations.CreateModel(
             name="DetectionObject",
@@ -70,9 +64,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["created", "id"],
-            },
+            options={"ordering": ["created", "id"]},
         ),
         migrations.CreateModel(
             name="DetectionTask",
@@ -119,9 +111,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["created", "id"],
-            },
+            options={"ordering": ["created", "id"]},
         ),
         migrations.CreateModel(
             name="ObjectLabel",

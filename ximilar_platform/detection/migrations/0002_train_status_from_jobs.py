@@ -4,15 +4,10 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("detection", "0001_initial"),
-    ]
+    dependencies = [("detection", "0001_initial")]
 
     operations = [
-        migrations.RemoveField(
-            model_name="detectiontask",
-            name="last_train_status",
-        ),
+        migrations.RemoveField(model_name="detectiontask", name="last_train_status"),
         migrations.AlterField(
             model_name="detectiontask",
             name="arch",

@@ -9,10 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     initial = True
 
-    dependencies = [
-        ("accounts", "0001_initial"),
-        ("recognition", "0001_initial"),
-    ]
+    dependencies = [("accounts", "0001_initial"), ("recognition", "0001_initial")]
 
     operations = [
         migrations.CreateModel(
@@ -59,9 +56,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["-created", "id"],
-            },
+            options={"ordering": ["-created", "id"]},
         ),
         migrations.AddField(
             model_name="imagelabel",

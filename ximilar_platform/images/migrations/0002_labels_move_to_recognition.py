@@ -4,9 +4,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("images", "0001_initial"),
-    ]
+    dependencies = [("images", "0001_initial")]
 
     operations = [
         migrations.SeparateDatabaseAndState(
@@ -15,5 +13,5 @@ class Migration(migrations.Migration):
                 migrations.DeleteModel(name="ImageLabel"),
             ],
             database_operations=[],
-        ),
+        )
     ]

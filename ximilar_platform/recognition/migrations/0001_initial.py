@@ -9,9 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     initial = True
 
-    dependencies = [
-        ("accounts", "0001_initial"),
-    ]
+    dependencies = [("accounts", "0001_initial")]
 
     operations = [
         migrations.CreateModel(
@@ -37,9 +35,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["created", "id"],
-            },
+            options={"ordering": ["created", "id"]},
         ),
         migrations.CreateModel(
             name="Task",
@@ -83,9 +79,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["created", "id"],
-            },
+            options={"ordering": ["created", "id"]},
         ),
         migrations.AddField(
             model_name="label",

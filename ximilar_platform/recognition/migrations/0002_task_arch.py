@@ -4,14 +4,12 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("recognition", "0001_initial"),
-    ]
+    dependencies = [("recognition", "0001_initial")]
 
     operations = [
         migrations.AddField(
             model_name="task",
             name="arch",
             field=models.CharField(blank=True, default="", help_text="Backbone; empty: TRAINING_ARCH.", max_length=64),
-        ),
+        )
     ]

@@ -5,10 +5,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("images", "0002_labels_move_to_recognition"),
-        ("recognition", "0002_task_arch"),
-    ]
+    dependencies = [("images", "0002_labels_move_to_recognition"), ("recognition", "0002_task_arch")]
 
     operations = [
         migrations.SeparateDatabaseAndState(

@@ -4,15 +4,10 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("recognition", "0003_imagelabel"),
-    ]
+    dependencies = [("recognition", "0003_imagelabel")]
 
     operations = [
-        migrations.RemoveField(
-            model_name="task",
-            name="last_train_status",
-        ),
+        migrations.RemoveField(model_name="task", name="last_train_status"),
         migrations.AlterField(
             model_name="task",
             name="arch",

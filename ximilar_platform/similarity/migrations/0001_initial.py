@@ -9,11 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     initial = True
 
-    dependencies = [
-        ("accounts", "0001_initial"),
-        ("detection", "0001_initial"),
-        ("images", "0001_initial"),
-    ]
+    dependencies = [("accounts", "0001_initial"), ("detection", "0001_initial"), ("images", "0001_initial")]
 
     operations = [
         migrations.CreateModel(
@@ -30,9 +26,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["created", "id"],
-            },
+            options={"ordering": ["created", "id"]},
         ),
         migrations.CreateModel(
             name="SimilarityTask",
@@ -70,9 +64,7 @@ class Migration(migrations.Migration):
                 ),
                 ("types", models.ManyToManyField(blank=True, related_name="tasks", to="similarity.similaritytype")),
             ],
-            options={
-                "ordering": ["created", "id"],
-            },
+            options={"ordering": ["created", "id"]},
         ),
         migrations.CreateModel(
             name="SimilarityGroup",
@@ -109,8 +101,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["created", "id"],
-            },
+            options={"ordering": ["created", "id"]},
         ),
     ]

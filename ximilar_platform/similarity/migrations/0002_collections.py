@@ -7,10 +7,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("accounts", "0001_initial"),
-        ("similarity", "0001_initial"),
-    ]
+    dependencies = [("accounts", "0001_initial"), ("similarity", "0001_initial")]
 
     operations = [
         migrations.CreateModel(
@@ -47,9 +44,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["created", "id"],
-            },
+            options={"ordering": ["created", "id"]},
         ),
         migrations.CreateModel(
             name="CollectionRecord",
@@ -66,9 +61,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["id"],
-            },
+            options={"ordering": ["id"]},
         ),
         migrations.AddConstraint(
             model_name="collection",

@@ -4,14 +4,12 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("similarity", "0002_collections"),
-    ]
+    dependencies = [("similarity", "0002_collections")]
 
     operations = [
         migrations.AddField(
             model_name="collection",
             name="revision",
             field=models.PositiveBigIntegerField(default=0, help_text="Grows with every change of its records."),
-        ),
+        )
     ]

@@ -4,13 +4,6 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("similarity", "0003_collection_revision"),
-    ]
+    dependencies = [("similarity", "0003_collection_revision")]
 
-    operations = [
-        migrations.AlterModelOptions(
-            name="collectionrecord",
-            options={},
-        ),
-    ]
+    operations = [migrations.AlterModelOptions(name="collectionrecord", options={})]

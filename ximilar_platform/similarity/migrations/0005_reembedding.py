@@ -7,9 +7,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("similarity", "0004_record_order"),
-    ]
+    dependencies = [("similarity", "0004_record_order")]
 
     operations = [
         migrations.AddField(
@@ -78,8 +76,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["created"],
-            },
+            options={"ordering": ["created"]},
         ),
     ]

@@ -4,9 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("similarity", "0005_reembedding"),
-    ]
+    dependencies = [("similarity", "0005_reembedding")]
 
     operations = [
         migrations.AddField(

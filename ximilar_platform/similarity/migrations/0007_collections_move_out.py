@@ -4,9 +4,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("similarity", "0006_collection_follow_production"),
-    ]
+    dependencies = [("similarity", "0006_collection_follow_production")]
 
     operations = [
         migrations.SeparateDatabaseAndState(
@@ -16,5 +14,5 @@ class Migration(migrations.Migration):
                 migrations.DeleteModel(name="Collection"),
             ],
             database_operations=[],
-        ),
+        )
     ]

@@ -4,15 +4,10 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("similarity", "0007_collections_move_out"),
-    ]
+    dependencies = [("similarity", "0007_collections_move_out")]
 
     operations = [
-        migrations.RemoveField(
-            model_name="similaritytask",
-            name="last_train_status",
-        ),
+        migrations.RemoveField(model_name="similaritytask", name="last_train_status"),
         migrations.AlterField(
             model_name="similaritytask",
             name="arch",

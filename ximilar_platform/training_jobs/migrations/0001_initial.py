@@ -9,9 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     initial = True
 
-    dependencies = [
-        ("accounts", "0001_initial"),
-    ]
+    dependencies = [("accounts", "0001_initial")]
 
     operations = [
         migrations.CreateModel(
@@ -40,9 +38,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["task_id", "version"],
-            },
+            options={"ordering": ["task_id", "version"]},
         ),
         migrations.CreateModel(
             name="TrainingJob",
@@ -91,9 +87,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "ordering": ["-created", "id"],
-            },
+            options={"ordering": ["-created", "id"]},
         ),
         migrations.AddConstraint(
             model_name="modelversion",

@@ -4,9 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("training_jobs", "0002_task_kind_detection"),
-    ]
+    dependencies = [("training_jobs", "0002_task_kind_detection")]
 
     operations = [
         migrations.AlterField(
