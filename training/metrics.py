@@ -104,6 +104,14 @@ def regression_metrics(predicted: np.ndarray, truth: np.ndarray, train_mean: flo
     }
 
 
+def value_pairs(predicted: np.ndarray, truth: np.ndarray, image_ids: Sequence[str], limit: int = 500) -> list:
+    """``[true, predicted, image id]`` of up to `limit` images, for a predicted-against-true plot."""
+    return [
+        [_round(t), _round(p), image_id]
+        for t, p, image_id in list(zip(truth, predicted, image_ids, strict=True))[:limit]
+    ]
+
+
 def _counts(predicted: np.ndarray, actual: np.ndarray) -> tuple[int, int, int]:
     return int((predicted & actual).sum()), int((predicted & ~actual).sum()), int((~predicted & actual).sum())
 

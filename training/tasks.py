@@ -180,7 +180,10 @@ class Regression(Task):
         return {"target": {"mean": self.mean, "std": self.std}}
 
     def evaluate(self, outputs: np.ndarray, samples: Sequence[Sample]) -> dict[str, Any]:
-        return metrics.regression_metrics(outputs[:, 0] * self.std + self.mean, self._values(samples), self.mean)
+        predicted, truth = outputs[:, 0] * self.std + self.mean, self._values(samples)
+        return metrics.regression_metrics(predicted, truth, self.mean) | {
+            "points": metrics.value_pairs(predicted, truth, [s.image_id for s in samples])
+        }
 
 
 TASKS: dict[str, Callable[[TrainingSpec], Task]] = {

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "ximilar_platform.similarity",
     "ximilar_platform.collections",
     "ximilar_platform.flows",
+    "ximilar_platform.web",
 ]
 
 MIDDLEWARE = [
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ximilar_platform.web.middleware.WebErrors",
 ]
 
 ROOT_URLCONF = "ximilar_platform.urls"
@@ -78,6 +80,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "ximilar_platform.web.context.navigation",
             ]
         },
     }
@@ -100,6 +103,12 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
+# The web app (/app/): Django's session login; the API keeps its tokens.
+LOGIN_URL = "/app/login/"
+LOGIN_REDIRECT_URL = "/app/"
+LOGOUT_REDIRECT_URL = "/app/login/"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
+WEB_PAGE_SIZE = env_int("WEB_PAGE_SIZE", 60)  # thumbnails per page of the image grid
 STATIC_ROOT = env_str("STATIC_ROOT") or None  # only for collectstatic; WhiteNoise uses the finders
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False

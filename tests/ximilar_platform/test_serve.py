@@ -52,6 +52,9 @@ def test_serve_prints_token_and_runs_api_and_worker_until_interrupted(tmp_path: 
     try:
         token = read_line_starting(process, "API token: ", lines)
         assert read_line_starting(process, "API: ", lines) == f"http://localhost:{port}/"
+        web_line = read_line_starting(process, "Web app: ", lines)
+        assert web_line.startswith(f"http://localhost:{port}/app/ (user demo, password ")
+        password = web_line.rsplit(" ", 1)[1].rstrip(")")
         endpoint = f"http://localhost:{port}/"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -71,6 +74,16 @@ def test_serve_prints_token_and_runs_api_and_worker_until_interrupted(tmp_path: 
             time.sleep(0.3)
         assert not any(path.exists() for path in stored), "the worker did not run the deletion job"
         assert (tmp_path / "data" / "demo_token").read_text() == token
+        browser = requests.Session()
+        login = browser.get(endpoint + "app/login/", timeout=10)
+        csrf = login.text.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+        signed_in = browser.post(
+            endpoint + "app/login/",
+            data={"username": "demo", "password": password, "csrfmiddlewaretoken": csrf},
+            headers={"Referer": endpoint + "app/login/"},
+            timeout=10,
+        )
+        assert signed_in.url == endpoint + "app/" and "served" in signed_in.text  # the dashboard lists the task
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.accounts.models import ApiToken, Workspace
 
@@ -34,3 +35,22 @@ def create_workspace(*, user: AbstractBaseUser, name: str) -> Workspace:
 
 def add_workspace_member(*, workspace: Workspace, user: AbstractBaseUser) -> None:
     workspace.members.add(user)
+
+
+def add_member_by_username(*, workspace: Workspace, by: AbstractBaseUser, username: str) -> AbstractBaseUser:
+    """The owner shares a workspace with another user, named by username."""
+    if workspace.owner_id != by.pk:
+        raise ValidationError({"username": ["Only the workspace's owner can add members."]})
+    member = get_user_model().objects.filter(username=username.strip()).first()
+    if member is None:
+        raise ValidationError({"username": [f"There is no user named '{username.strip()}'."]})
+    workspace.members.add(member)
+    return member
+
+
+@transaction.atomic
+def regenerate_token(*, user: AbstractBaseUser) -> str:
+    """Revoke the user's API tokens and issue one new key, which is shown once."""
+    ApiToken.objects.filter(user=user).delete()
+    _, key = ApiToken.issue(user, name="web")
+    return key

@@ -48,6 +48,16 @@ def index_for(collection: Collection) -> VectorIndex:
     return index
 
 
+def nearest(collection: Collection, vector: np.ndarray, k: int, allowed: set[str] | None = None) -> list:
+    """The ``k`` records nearest to a unit ``vector`` as (key, cosine distance), nearest first."""
+    found = index_for(collection)
+    if len(vector) != found.dimension:
+        raise ValidationError(
+            {"query_record": [f"The query has {len(vector)} dimensions; the collection {found.dimension}."]}
+        )
+    return found.search(vector[None], k, allowed=allowed)[0] if len(found) else []
+
+
 def vector_of(collection: Collection, key: str) -> np.ndarray:
     try:
         vector = CollectionRecord.objects.values_list("vector", flat=True).get(collection=collection, key=key)

@@ -162,7 +162,12 @@ def embed_kept(target: ModelVersion | None, names: list[str]) -> np.ndarray:
 
 @transaction.atomic
 def switch(job: Reembedding, target: ModelVersion | None) -> None:
-    """Under the collection's lock: embed the records inserted meanwhile, then swap every vector."""
+    """Under the collection's lock: embed the records inserted meanwhile, then swap every vector.
+
+    The job's row is locked first, so a cancel or the sweep cannot end it halfway through the swap.
+    """
+    if Reembedding.objects.select_for_update().get(pk=job.pk).state != Reembedding.State.RUNNING:
+        raise ValidationError("The move was cancelled or failed while it ran.")
     collection = Collection.objects.select_for_update().get(pk=job.collection_id)
     leftovers = list(collection.records.filter(pending_vector__isnull=True).values_list("pk", "image"))
     if leftovers:

@@ -104,14 +104,13 @@ class Insert:
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
-def insert_records(request: Request, records: list) -> Insert:
+def insert_records(collection: Collection, records: list) -> Insert:
     """Embed (or take the ``_descriptor`` of) each record and store it; a key inserted again is replaced.
 
     Runs under the collection's row lock: inserts into one collection are serialised, and a
     re-embedding's batch writes wait for them.
     """
     with transaction.atomic():
-        collection = collection_for(request, create=True)
         collection = Collection.objects.select_for_update().get(pk=collection.pk)
         embedders.pin_embedder(collection)
         moving = collection.reembeddings.filter(state__in=Reembedding.ACTIVE).exists()

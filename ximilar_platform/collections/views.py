@@ -100,7 +100,8 @@ class SearchView(APIView):
         return answer(started)
 
     def op_insert(self, request: Request, data: Mapping, started: float) -> Response:
-        done = services.insert_records(request, records_of(data, settings.SEARCH_MAX_INSERT))
+        records = records_of(data, settings.SEARCH_MAX_INSERT)
+        done = services.insert_records(services.collection_for(request, create=True), records)
         return answer(started, records=[{"_id": key} for key in done.keys], skipped_records=done.skipped)
 
     def _ranked(self, collection: Collection, hits: list, data: Mapping, started: float) -> Response:
@@ -118,13 +119,7 @@ class SearchView(APIView):
         k = count_of(data.get("k"), "k", 5)
         allowed = index.allowed_keys(collection, data.get("filter"))
         vector = query_vector(collection, data)
-        found = index.index_for(collection)
-        if len(vector) != found.dimension:
-            raise ValidationError(
-                {"query_record": [f"The query has {len(vector)} dimensions; the collection {found.dimension}."]}
-            )
-        hits = found.search(vector[None], k, allowed=allowed)[0] if len(found) else []
-        return self._ranked(collection, hits, data, started)
+        return self._ranked(collection, index.nearest(collection, vector, k, allowed), data, started)
 
     def op_visualRankRecords(self, request: Request, data: Mapping, started: float) -> Response:  # noqa: N802
         collection = services.collection_for(request)

@@ -1,6 +1,6 @@
 """One lifecycle for every background job: training runs, collection re-embeddings.
 
-pending -> running -> succeeded | failed. A worker claims a job with a conditional UPDATE, so a
+pending -> running -> succeeded | failed | cancelled. A worker claims a job with a conditional UPDATE, so a
 redelivered message (``acks_late``) never runs it twice. A running job's ``heartbeat`` is touched
 from a thread (`Heartbeat`); every worker sweeps on a timer (`ximilar_platform.celery`) and fails
 running jobs whose heartbeat stopped, because their worker was killed or its machine lost.
@@ -46,6 +46,7 @@ class Job(models.Model):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        CANCELLED = "cancelled"
 
     ACTIVE = (State.PENDING, State.RUNNING)
     runner: ClassVar[str]  # the RUNNERS key of the function that runs this kind of job
@@ -90,9 +91,9 @@ class Job(models.Model):
             self.refresh_from_db()
         return claimed
 
-    def report(self, **fields: Any) -> None:
-        """Progress of a running job; it doubles as a heartbeat."""
-        self._update((self.State.RUNNING,), heartbeat=timezone.now(), **fields)
+    def report(self, **fields: Any) -> bool:
+        """Progress of a running job (a heartbeat too); False when it no longer runs (cancelled, failed)."""
+        return self._update((self.State.RUNNING,), heartbeat=timezone.now(), **fields)
 
     def beat(self) -> None:
         try:
@@ -100,9 +101,11 @@ class Job(models.Model):
         except DatabaseError:  # a busy database must not stop the job; the next beat retries
             logger.warning("Heartbeat of %s %s failed", type(self).__name__, self.pk, exc_info=True)
 
-    def succeed(self, **fields: Any) -> None:
-        self._update(state=self.State.SUCCEEDED, finished=timezone.now(), **fields)
+    def succeed(self, **fields: Any) -> bool:
+        """End a running job well; False when it was cancelled (or failed by the sweep) meanwhile."""
+        succeeded = self._update((self.State.RUNNING,), state=self.State.SUCCEEDED, finished=timezone.now(), **fields)
         self.refresh_from_db()
+        return succeeded
 
     def fail(self, error: str) -> bool:
         """Fail an active job and undo its half-done work; a job that already ended stays as it is."""
@@ -112,6 +115,17 @@ class Job(models.Model):
                 self.discard_partial_work()
         self.refresh_from_db()
         return failed
+
+    def cancel(self, *, by: str) -> bool:
+        """Stop an active job: a pending one never starts, a running one stops at its next report."""
+        with transaction.atomic():
+            cancelled = self._update(
+                self.ACTIVE, state=self.State.CANCELLED, error=f"Cancelled by {by}.", finished=timezone.now()
+            )
+            if cancelled:
+                self.discard_partial_work()
+        self.refresh_from_db()
+        return cancelled
 
     def discard_partial_work(self) -> None:
         """What a failed run leaves half written, undone in the transaction that fails it."""

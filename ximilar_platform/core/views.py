@@ -13,6 +13,7 @@ def index(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "name": "Trainable vision backend (Ximilar-compatible API)",
+            "app": request.build_absolute_uri("/app/"),
             "docs": request.build_absolute_uri("/api/docs/"),
             "schema": request.build_absolute_uri("/api/schema/"),
         }

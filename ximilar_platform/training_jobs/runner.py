@@ -13,6 +13,7 @@ import socket
 import tempfile
 import uuid
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
 from ximilar_platform.training_jobs.services import deploy_if_not_worse
 
 if TYPE_CHECKING:
-    from training.spec import TrainingResult
+    from training.spec import Progress, TrainingResult
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +45,29 @@ def run_training_job(*, job_id: str) -> None:
         work_root.mkdir(parents=True, exist_ok=True)
         with Heartbeat(job), tempfile.TemporaryDirectory(prefix=f"{job.id}-", dir=work_root) as work:
             task = adapter.task_model.objects.get(id=job.task_id)
-            result = adapter.train(task, Path(work), lambda progress: job.report(progress=asdict(progress)))
+            result = adapter.train(task, Path(work), partial(report, job))
             version = record_version(job=job, result=result)
     except Exception as error:  # any failure must end the job, never leave it running
+        if isinstance(error, TrainingStopped):
+            logger.info("Training job %s stopped: it no longer runs", job.id)
+            return
         if not isinstance(error, TrainingError):
             logger.exception("Training job %s failed", job.id)
         job.fail(str(error) or type(error).__name__)
         return
-    with transaction.atomic():
-        job.succeed(version=version)
-        deploy_if_not_worse(version)
+    with transaction.atomic():  # a job cancelled at the last moment keeps its version, undeployed
+        if job.succeed(version=version):
+            deploy_if_not_worse(version)
+
+
+class TrainingStopped(Exception):
+    """The job was cancelled (or failed by the sweep) while it trained: stop at this epoch."""
+
+
+def report(job: TrainingJob, progress: Progress) -> None:
+    """Save an epoch's progress; a job that no longer runs stops here (the trainer's callback raises)."""
+    if not job.report(progress=asdict(progress)):
+        raise TrainingStopped(f"Training job {job.id} no longer runs.")
 
 
 def record_version(*, job: TrainingJob, result: TrainingResult) -> ModelVersion:

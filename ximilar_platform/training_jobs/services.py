@@ -36,6 +36,12 @@ def start_training(*, task: TrainableTask) -> TrainingJob:
     return job
 
 
+def cancel_training(*, job: TrainingJob, by: str) -> None:
+    """Stop a waiting or running training; a job that already ended answers 409."""
+    if not job.cancel(by=by):
+        raise Conflict(f"This training already ended ({job.state}).")
+
+
 @transaction.atomic
 def deploy_version(*, task: TrainableTask, number: int) -> TrainableTask:
     """Make version ``number`` the one the task serves, then tell the kind's listeners after commit."""

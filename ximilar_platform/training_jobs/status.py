@@ -12,7 +12,7 @@ STATUS_OF_STATE = {
     TrainingJob.State.RUNNING: TrainStatus.IN_TRAINING,
     TrainingJob.State.SUCCEEDED: TrainStatus.TRAINED,
     TrainingJob.State.FAILED: TrainStatus.FAILED,
-}
+}  # a cancelled newest job leaves the task as it was: TRAINED with a production version, else NOT_TRAINED
 ANNOTATION = "newest_job_state"
 
 
@@ -32,4 +32,6 @@ def train_status(task: TrainableTask) -> str:
         state = getattr(task, ANNOTATION)
     else:
         state = newest_jobs(task.task_kind).filter(task_id=task.pk).values_list("state", flat=True).first()
+    if state == TrainingJob.State.CANCELLED:
+        return TrainStatus.TRAINED if task.production_version >= 1 else TrainStatus.NOT_TRAINED
     return STATUS_OF_STATE.get(state, TrainStatus.NOT_TRAINED)

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -19,7 +20,7 @@ from ximilar_platform.training_jobs.serializers import (
     TrainableTaskSerializer,
     TrainingJobSerializer,
 )
-from ximilar_platform.training_jobs.services import delete_version, deploy_version, start_training
+from ximilar_platform.training_jobs.services import cancel_training, delete_version, deploy_version, start_training
 from ximilar_platform.training_jobs.status import with_train_status
 
 
@@ -72,11 +73,21 @@ class ModelVersionViewSet(TaskScopedReadViewSet):
 
 
 class TrainingJobViewSet(TaskScopedReadViewSet):
-    """``<kind>/v2/training-job``: state, progress and errors of training runs."""
+    """``<kind>/v2/training-job``: state, progress and errors of training runs; ``cancel`` stops one."""
 
     queryset = TrainingJob.objects.select_related("version").order_by("-created", "id")
     serializer_class = TrainingJobSerializer
-    http_method_names = ["get", "head", "options"]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def create(self, request: Request) -> Response:
+        raise MethodNotAllowed("POST", "Jobs are created by POST <kind>/v2/task/<id>/train.")
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        """A waiting job never starts; a running one stops after its current epoch. 409 if it ended."""
+        job = self.get_object()
+        cancel_training(job=job, by=request.user.get_username())
+        return Response(self.get_serializer(job).data)
 
 
 def register_kind_routes(router: SimpleRouter, prefix: str, kind: str, basename: str) -> None:

@@ -100,8 +100,9 @@ def register(task, kind: str, result: TrainingResult, work: Path, labels: list[s
         manifest = json.loads((copy / "manifest.json").read_text())
         (copy / "manifest.json").write_text(json.dumps({**manifest, "labels": labels}))
         result = replace(result, artifact_dir=str(copy))
-    job = TrainingJob.objects.create(workspace=task.workspace, task_kind=kind, task_id=task.id)
+    job = TrainingJob.objects.create(workspace=task.workspace, task_kind=kind, task_id=task.id, state="running")
     version = runner.record_version(job=job, result=result)
+    job.succeed(version=version)
     type(task).objects.filter(id=task.id).update(production_version=version.version)
 
 

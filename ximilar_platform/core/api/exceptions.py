@@ -50,6 +50,11 @@ def _flatten(detail: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}{detail}"]
 
 
+def readable(detail: Any) -> str:
+    """A validation detail (a message, a list, or a dict of fields) as one sentence a person can read."""
+    return "; ".join(_flatten(detail))
+
+
 def _first_code(detail: Any) -> str:
     if isinstance(detail, dict):
         return _first_code(next(iter(detail.values()), "invalid"))
@@ -62,7 +67,7 @@ def api_exception_response(exc: exceptions.APIException) -> Response:
     detail = exc.detail
     extra: dict[str, Any] = {}
     if isinstance(detail, (dict, list)):
-        message = "; ".join(_flatten(detail))
+        message = readable(detail)
         code = _first_code(detail)
         if isinstance(detail, dict):
             extra["fields"] = exc.get_full_details()

@@ -15,7 +15,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from ximilar_platform.accounts.demo import ensure_demo_token
+from ximilar_platform.accounts.demo import ensure_demo_password, ensure_demo_token
 
 
 class Command(BaseCommand):
@@ -23,9 +23,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> int:
         key = ensure_demo_token(username=settings.DEMO_USERNAME, token_file=settings.DATA_DIR / "demo_token")
+        password = ensure_demo_password(
+            username=settings.DEMO_USERNAME, password_file=settings.DATA_DIR / "demo_password"
+        )
         self.stdout.write(f"API token: {key}")
         self.stdout.write(f"API: http://localhost:{settings.PORT}/")
         self.stdout.write(f"Docs: http://localhost:{settings.PORT}/api/docs/")
+        self.stdout.write(
+            f"Web app: http://localhost:{settings.PORT}/app/ (user {settings.DEMO_USERNAME}, password {password})"
+        )
         self.stdout.flush()
         children = [subprocess.Popen(command) for command in (self.server_command(), self.worker_command())]
         stop = False
