@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "ximilar_platform.similarity",
     "ximilar_platform.collections",
     "ximilar_platform.flows",
+    "ximilar_platform.annotate",
     "ximilar_platform.web",
 ]
 
@@ -144,11 +145,19 @@ URL_FETCH_ALLOW_LOOPBACK = env_bool("URL_FETCH_ALLOW_LOOPBACK", False)
 URL_FETCH_ALLOW_PRIVATE = env_bool("URL_FETCH_ALLOW_PRIVATE", False)
 MAX_BULK_IMAGES = env_int("MAX_BULK_IMAGES", 1000)
 
+# Annotation.
+SUGGESTION_MAX_IMAGES = env_int("SUGGESTION_MAX_IMAGES", 500)  # images one suggestion run predicts
+SUGGESTION_MIN_SCORE = env_float("SUGGESTION_MIN_SCORE", 0.1)  # weaker predictions are not worth a look
+ANNOTATE_QUEUE_SIZE = env_int("ANNOTATE_QUEUE_SIZE", 500)  # images the editor walks through in one go
+
 # API.
 PAGE_SIZE = env_int("PAGE_SIZE", 20)
 MAX_PAGE_SIZE = env_int("MAX_PAGE_SIZE", 1000)
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["ximilar_platform.accounts.authentication.ApiTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "ximilar_platform.accounts.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the web app's scripts; checks CSRF
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "ximilar_platform.core.api.pagination.StandardPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -21,10 +21,11 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from ximilar_platform.collections import embedders, services
+from ximilar_platform.collections import embedders
 from ximilar_platform.collections.models import Collection, CollectionRecord, Reembedding
 from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.core.jobs import Heartbeat
+from ximilar_platform.images import storage
 from ximilar_platform.similarity.models import SimilarityTask
 from ximilar_platform.training_jobs.models import ModelVersion
 
@@ -156,7 +157,7 @@ def embed_kept(target: ModelVersion | None, names: list[str]) -> np.ndarray:
     for name in names:
         if not name:
             raise ValidationError("A record inserted as _descriptor cannot be embedded again.")
-    vectors = embedders.embed_with(target, [services.open_kept_image(name) for name in names])
+    vectors = embedders.embed_with(target, [storage.open_stored(name) for name in names])
     return embedders.normalised(vectors).astype(np.float32)
 
 

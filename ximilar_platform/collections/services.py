@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,7 +19,7 @@ from PIL import Image
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 
-from inference.images import DecodedImage, InvalidImage, decode_bytes, encode_image, resize_to_max_side
+from inference.images import DecodedImage, InvalidImage, encode_image, resize_to_max_side
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.accounts.services import ensure_default_workspace
 from ximilar_platform.collections import embedders
@@ -240,11 +239,6 @@ def keep_image(collection: Collection, image: Image.Image) -> str:
         return ""
     data = encode_image(resize_to_max_side(image, side), quality=90)
     return storage.save_file("collections", collection.workspace_id, storage.new_stem(), "jpg", data)
-
-
-def open_kept_image(name: str) -> Image.Image:
-    with default_storage.open(name) as file:
-        return decode_bytes(file.read(), storage.image_limits()).image
 
 
 def forget_images(names: list[str]) -> None:

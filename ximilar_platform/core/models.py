@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -45,6 +46,11 @@ class TrainableTask(WorkspaceOwned):
     description = models.TextField(blank=True, default="")
     production_version = models.IntegerField(default=-1)
     arch = models.CharField(max_length=64, blank=True, default="", help_text="Architecture; empty: the default.")
+    required_verifications = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="How many people check an annotated image before it counts as verified.",
+    )
 
     task_kind: str
 

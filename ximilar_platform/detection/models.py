@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from ximilar_platform.core.models import NamedLabel, TaskKind, TrainableTask, WorkspaceOwned
 from ximilar_platform.images.models import TrainingImage
 from ximilar_platform.recognition.models import Label as RecognitionLabel
 from ximilar_platform.recognition.models import Task as RecognitionTask
+
+USER = settings.AUTH_USER_MODEL
 
 
 class DetectionLabel(NamedLabel):
@@ -37,6 +40,9 @@ class DetectionObject(WorkspaceOwned):
     recognition_labels = models.ManyToManyField(
         RecognitionLabel, through="ObjectLabel", related_name="detection_objects", blank=True
     )
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created", "id"]

@@ -74,11 +74,25 @@ class DetectionObjectSerializer(serializers.ModelSerializer):
     data = serializers.JSONField(required=False)
     meta_data = serializers.JSONField(required=False, allow_null=True)
     recognition_labels = ObjectRecognitionLabelSerializer(source="object_labels", many=True, read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = DetectionObject
-        fields = ["id", "image", "detection_label", "data", "meta_data", "recognition_labels", "workspace", "created"]
-        read_only_fields = ["workspace", "created"]
+        fields = [
+            "id",
+            "image",
+            "detection_label",
+            "data",
+            "meta_data",
+            "recognition_labels",
+            "workspace",
+            "created",
+            "created_by",
+            "updated",
+            "updated_by",
+        ]
+        read_only_fields = ["workspace", "created", "updated"]
 
     def to_representation(self, obj: DetectionObject) -> dict[str, Any]:
         body = super().to_representation(obj)

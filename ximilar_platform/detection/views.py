@@ -46,7 +46,7 @@ class DetectionLabelViewSet(WorkspaceScopedViewSet):
 
 class DetectionObjectViewSet(WorkspaceScopedViewSet):
     queryset = (
-        DetectionObject.objects.select_related("image", "detection_label")
+        DetectionObject.objects.select_related("image", "detection_label", "created_by", "updated_by")
         .prefetch_related("object_labels__label", "image__image_labels__label")
         .order_by("created", "id")
     )
@@ -62,10 +62,11 @@ class DetectionObjectViewSet(WorkspaceScopedViewSet):
         return context
 
     def perform_create(self, serializer: DetectionObjectSerializer) -> None:
-        serializer.save(workspace=serializer.validated_data["image"].workspace)
+        image = serializer.validated_data["image"]
+        serializer.save(workspace=image.workspace, created_by=self.request.user, updated_by=self.request.user)
 
     def perform_update(self, serializer: DetectionObjectSerializer) -> None:
-        serializer.save(workspace=serializer.validated_data["image"].workspace)
+        serializer.save(workspace=serializer.validated_data["image"].workspace, updated_by=self.request.user)
 
     add_label = relation_action(
         "add-label", RecognitionLabel, "label_id", services.label_object, names=("obj", "label"), with_value=True

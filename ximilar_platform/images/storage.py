@@ -8,8 +8,9 @@ import uuid
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from PIL import Image
 
-from inference.images import ImageLimits, UrlPolicy
+from inference.images import ImageLimits, UrlPolicy, decode_bytes
 
 
 def image_limits() -> ImageLimits:
@@ -23,6 +24,12 @@ def url_policy() -> UrlPolicy:
         allow_loopback=settings.URL_FETCH_ALLOW_LOOPBACK,
         allow_private=settings.URL_FETCH_ALLOW_PRIVATE,
     )
+
+
+def open_stored(name: str) -> Image.Image:
+    """A stored image (training image, thumbnail, kept record) decoded with the same limits as uploads."""
+    with default_storage.open(name) as file:
+        return decode_bytes(file.read(), image_limits()).image
 
 
 def save_file(folder: str, workspace_id: uuid.UUID, stem: str, extension: str, data: bytes) -> str:

@@ -26,6 +26,7 @@ class TrainableTaskSerializer(serializers.ModelSerializer):
         "production_version",
         "last_train_status",
         "arch",
+        "required_verifications",
         "workspace",
         "created",
     ]

@@ -6,7 +6,6 @@ import base64
 from typing import Any
 
 import numpy as np
-from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework.exceptions import APIException
@@ -15,7 +14,7 @@ from inference.images import DecodedImage, InvalidImage, decode_bytes, encode_im
 from ximilar_platform.core.models import TaskKind
 from ximilar_platform.detection.predictions import detect, parse_keep_prob
 from ximilar_platform.images.models import TrainingImage
-from ximilar_platform.images.storage import image_limits, url_policy
+from ximilar_platform.images.storage import image_limits, open_stored, url_policy
 from ximilar_platform.recognition.predictions import classify
 from ximilar_platform.serving import predictors
 from ximilar_platform.serving.requests import version_of
@@ -90,10 +89,7 @@ def neighbours(task: Any, version: Any, decoded: DecodedImage) -> list[dict[str,
     )
     if not pool:
         return []
-    pictures = []
-    for image in pool:
-        with default_storage.open(image.thumbnail.name) as handle:
-            pictures.append(decode_bytes(handle.read(), image_limits()).image)
+    pictures = [open_stored(image.thumbnail.name) for image in pool]
     vectors = np.asarray(predictors.predictor_for(version).predict([decoded.image, *pictures]), dtype=np.float32)
     distances = 1.0 - vectors[1:] @ vectors[0]
     order = np.argsort(distances)[:NEIGHBOURS]
