@@ -13,11 +13,7 @@ screenshots into docs/screenshots/ (the README shows them) instead of the test's
 from __future__ import annotations
 
 import base64
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -26,12 +22,11 @@ from tests.detection_shapes import LABELS, shapes_image
 from tests.factories import colour_image_base64, item_view_base64
 from tests.ximilar_platform.conftest import worker_log
 from tests.ximilar_platform.flows.conftest import register
+from tests.ximilar_platform.web.browser import choose, sign_in
 from ximilar_platform.detection.models import DetectionTask
 from ximilar_platform.images.models import TrainingImage
 from ximilar_platform.training_jobs.models import TrainingJob
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[3]
 QUICK = {
     "TRAINING_MIN_IMAGES_PER_LABEL": "20",
     "TRAINING_ARCH": "resnet18",
@@ -48,81 +43,11 @@ WAIT = 240_000  # ms: a training on a loaded 2-core machine
 pytestmark = [pytest.mark.browser]
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator:
-    if not Path(CHROMIUM).exists():
-        message = "no Chromium: `apt-get install -y chromium` (Debian's package) to run the browser tests"
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = ROOT / "docs" / "screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def page(chromium, live_server) -> Iterator:
-    context = chromium.new_context(viewport={"width": 1280, "height": 860})
-    outside: list[str] = []
-
-    def only_this_server(route) -> None:
-        if urlsplit(route.request.url).hostname in ("localhost", "127.0.0.1"):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_this_server)
-    tab = context.new_page()
-    tab.set_default_timeout(20_000)
-    tab.on("dialog", lambda dialog: dialog.accept())  # confirmations: the person says yes
-    yield tab
-    context.close()
-    assert not outside, f"the pages asked for outside resources: {outside}"
-
-
 @pytest.fixture
 def worker(start_worker, settings):
     for name, value in QUICK.items():
         setattr(settings, name, int(value) if value.isdigit() else value)
     return start_worker(**QUICK)
-
-
-def sign_in(page, live_server, alice) -> None:
-    alice.user.set_password("a long password")
-    alice.user.save()
-    page.goto(live_server.url + "/app/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "a long password")
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/app/")
-
-
-def choose(page, selector: str, paths) -> None:
-    """Give a file input its files once the page's script has wired the input (it marks <html data-ready>)."""
-    page.wait_for_function("s => document.documentElement.dataset.ready && document.querySelector(s)", arg=selector)
-    page.set_input_files(selector, paths)
 
 
 def files(folder: Path, named: dict[str, str]) -> list[str]:

@@ -86,9 +86,10 @@
     });
   }
 
-  function showError(text) {
+  function showError(text, kind) {
     const box = $("#editor-error");
     box.textContent = text;
+    box.className = `flash ${kind || "error"} editor-error`;
     box.hidden = false;
     clearTimeout(showError.timer);
     showError.timer = setTimeout(() => { box.hidden = true; }, 6000);
@@ -114,7 +115,7 @@
 
   async function go(to) {
     if (to < 0 || to >= queue.length) {
-      if (to >= queue.length) showError("That was the last image of this queue.");
+      if (to >= queue.length) showError("That was the last image of this queue: go back to the Annotate tab for more.", "info");
       return;
     }
     index = to;
@@ -188,15 +189,19 @@
     layer.style.display = hidden ? "none" : "";
     const scale = viewBox[2] / $("#canvas").clientWidth || 1;
     const stroke = 2 * scale;
-    current.suggestions.filter((s) => s.data).forEach((suggestion) => {
+    const threshold = Number($("#threshold").value) || 0;
+    // weaker suggestions first (underneath), dimmed and unlabelled below the threshold
+    [...current.suggestions].filter((s) => s.data).sort((a, b) => a.score - b.score).forEach((suggestion) => {
       const [x1, y1, x2, y2] = suggestion.data;
       const color = (labelById[suggestion.label] || {}).color || "#ffffff";
-      const group = node("g", { class: "suggestion", "data-suggestion": suggestion.id }, layer);
       const isSelected = selected && selected.item === suggestion;
+      const weak = suggestion.score < threshold && !isSelected;
+      const group = node("g", { class: `suggestion${weak ? " weak" : ""}`, "data-suggestion": suggestion.id }, layer);
       node("rect", {
         x: x1, y: y1, width: x2 - x1, height: y2 - y1, stroke: color, fill: isSelected ? `${color}33` : "transparent",
         "stroke-width": stroke * (isSelected ? 1.6 : 1), "stroke-dasharray": `${6 * scale} ${4 * scale}`,
       }, group);
+      if (weak) return;
       const text = node("text", { x: x1 + 3 * scale, y: y2 - 4 * scale, "font-size": 13 * scale, class: "tag" }, group);
       text.textContent = `${suggestion.label_name} ${Math.round(suggestion.score * 100)}%`;
     });
@@ -554,7 +559,7 @@
       chip.addEventListener("click", () => onToggle(label.id));
       return chip;
     }));
-    if (!options.length) container.innerHTML = '<span class="muted">none</span>';
+    if (!options.length) container.innerHTML = `<span class="small muted">${container.dataset.empty || "none"}</span>`;
   }
 
   function renderSide() {
@@ -589,10 +594,19 @@
     }
   }
 
+  const STATUS_NAMES = { todo: "to do", rejected: "sent back", annotated: "annotated", verified: "verified" };
+
+  // an image with annotations of the task counts as annotated even before it is marked done
+  function shownStatus() {
+    const annotated = current.objects.length || current.negative || current.image_labels.some((id) => labelById[id]);
+    return current.status === "todo" && annotated ? "annotated" : current.status;
+  }
+
   function renderStatus() {
     const badge = $("#image-status");
-    badge.textContent = current.negative ? `${current.status} · nothing to detect` : current.status;
-    badge.dataset.status = current.status;
+    const status = shownStatus();
+    badge.textContent = STATUS_NAMES[status] + (current.negative ? " · nothing to detect" : "");
+    badge.dataset.status = status;
     $("#verify-count").textContent = `${current.verify_count} / ${config.requiredVerifications} verification${config.requiredVerifications > 1 ? "s" : ""}`;
     $("#review-comment").hidden = !current.comment;
     $("#review-comment").textContent = current.comment ? `Sent back: ${current.comment}` : "";
@@ -634,7 +648,10 @@
 
   // ---- keyboard ----
   function onKey(event) {
-    if (event.target.closest("input, textarea, select")) return;
+    if (event.target.closest("input, textarea, select")) {
+      if (event.key === "Escape" || event.key === "Enter") event.target.blur(); // back to the shortcuts
+      return;
+    }
     const key = event.key;
     const control = event.ctrlKey || event.metaKey;
     if (key === "?") { toggleHelp(); return; }
@@ -685,14 +702,21 @@
     if (help.open) help.close(); else help.showModal();
   }
 
+  $("#help-button").addEventListener("click", toggleHelp);
+  if (!queue.length) {
+    $("#empty-queue").hidden = false;
+    document.addEventListener("keydown", (event) => { if (event.key === "?") toggleHelp(); });
+    document.documentElement.dataset.editorReady = "true";
+    return;
+  }
   document.addEventListener("keydown", onKey);
   document.addEventListener("keyup", (event) => { if (event.key === " ") spaceDown = false; });
-  $("#help-button").addEventListener("click", toggleHelp);
   $("#prev-button").addEventListener("click", () => go(index - 1));
   $("#next-button").addEventListener("click", () => go(index + 1));
   $("#done-button").addEventListener("click", () => { review({}); go(index + 1); });
   $("#verify-button").addEventListener("click", () => { verify(); go(index + 1); });
   $("#accept-above-button").addEventListener("click", acceptAbove);
+  $("#threshold").addEventListener("input", () => current && renderAll());
   if (isDetection) {
     const svg = $("#canvas");
     svg.addEventListener("pointerdown", onPointerDown);
@@ -705,11 +729,6 @@
     window.addEventListener("resize", () => current && fit());
   }
 
-  if (!queue.length) {
-    $("#empty-queue").hidden = false;
-    document.documentElement.dataset.ready = "true";
-    return;
-  }
   setSaveState("All changes saved", "saved");
   go(index).then(() => { document.documentElement.dataset.editorReady = "true"; });
 })();

@@ -1,0 +1,190 @@
+"""Annotation in a real browser, with the mouse and the keyboard as a person uses them: boxes drawn,
+relabelled, moved, resized, deleted and restored; a model's suggestions accepted above a threshold;
+20 images categorized with number keys alone. The result is read back through the API."""
+
+from __future__ import annotations
+
+import base64
+import io
+import uuid
+
+import numpy as np
+import pytest
+
+from tests.detection_shapes import LABELS, shapes_image
+from tests.factories import colour_image_base64
+from tests.ximilar_platform.flows.conftest import register
+from tests.ximilar_platform.web.browser import all_saved, click_at, drag, showing, sign_in
+from ximilar_platform.annotate.models import ImageReview, Suggestion
+from ximilar_platform.detection.models import DetectionLabel, DetectionObject, DetectionTask
+from ximilar_platform.recognition.models import ImageLabel, Label, Task
+
+pytestmark = [pytest.mark.browser]
+IMAGES = "/recognition/v2/training-image"
+NEAR = 3  # pixels of the stored image: how close a box must land to where the mouse drew it
+
+
+def upload_shapes(alice, count: int, size: tuple[int, int] = (320, 240), seed: int = 5) -> list[str]:
+    rng = np.random.default_rng(seed)
+    ids = []
+    for _ in range(count):
+        image, _ = shapes_image(rng, *size, objects=2)
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        body = {"base64": base64.b64encode(buffer.getvalue()).decode()}
+        ids.append(alice.client.post(IMAGES, body, format="json").json()["id"])
+    return ids
+
+
+def shapes_task(alice) -> tuple[DetectionTask, dict[str, DetectionLabel]]:
+    task = DetectionTask.objects.create(workspace=alice.workspace, name="Shapes")
+    colours = {"rect": "#e5484d", "circle": "#12a594"}
+    labels = {
+        name: DetectionLabel.objects.create(workspace=alice.workspace, name=name, color=colours[name])
+        for name in LABELS
+    }
+    task.labels.add(*labels.values())
+    return task, labels
+
+
+def boxes_of(image_id: str) -> list[tuple[str, list[int]]]:
+    return sorted(
+        (obj.detection_label.name, obj.data)
+        for obj in DetectionObject.objects.filter(image_id=image_id).select_related("detection_label")
+    )
+
+
+def close(found: list[int], wanted: list[int]) -> bool:
+    return all(abs(a - b) <= NEAR for a, b in zip(found, wanted, strict=True))
+
+
+def test_a_person_draws_relabels_moves_resizes_deletes_and_undoes_boxes(page, live_server, alice, shots) -> None:
+    task, labels = shapes_task(alice)
+    images = upload_shapes(alice, 3)
+    sign_in(page, live_server, alice)
+    page.goto(f"{live_server.url}/app/detection/{task.id}/annotate/")
+    assert page.inner_text("[data-status=todo] .v") == "3"
+    page.click("#start-annotating")
+    page.wait_for_function("document.documentElement.dataset.editorReady")
+    showing(page, images[0])
+    assert page.inner_text("#position") == "1 / 3"
+    assert page.inner_text(".label-pick[aria-pressed=true]").split() == ["1", "circle"], (
+        "the first label (by name) is active"
+    )
+
+    page.keyboard.press("2")  # rect for new boxes
+    drag(page, (20, 20), (100, 90))
+    drag(page, (150, 40), (220, 120))
+    page.keyboard.press("1")  # the selected (second) box becomes a circle
+    drag(page, (60, 55), (70, 65))  # move the first box by 10, 10
+    click_at(page, (185, 80))  # select the second box, then pull its lower right corner
+    drag(page, (220, 120), (240, 150))
+    drag(page, (250, 170), (300, 220))  # a third box ...
+    page.keyboard.press("Delete")  # ... deleted
+    click_at(page, (70, 65))
+    page.keyboard.press("Delete")  # the first box deleted ...
+    page.keyboard.press("Control+z")  # ... and restored
+    all_saved(page)
+    assert page.locator("#boxes g.object").count() == 2
+    page.screenshot(path=str(shots / "annotate-boxes.png"))
+
+    found = boxes_of(images[0])
+    assert [name for name, _ in found] == ["circle", "rect"], found
+    assert close(found[0][1], [150, 40, 240, 150]) and close(found[1][1], [30, 30, 110, 100]), found
+    assert {obj.created_by.username for obj in DetectionObject.objects.filter(image_id=images[0])} == {"alice"}
+
+    page.keyboard.press("n")
+    showing(page, images[1])
+    assert page.inner_text("#position") == "2 / 3" and f"image={images[1]}" in page.url
+    page.keyboard.press("r")  # the previous image's boxes, repeated
+    page.keyboard.press("Enter")  # done, and on to the third
+    showing(page, images[2])
+    page.keyboard.press("x")  # nothing to detect here
+    all_saved(page)
+    assert [name for name, _ in boxes_of(images[1])] == ["circle", "rect"]
+    assert ImageReview.objects.get(image_id=images[1]).state == "annotated"
+    assert task.negative_images.filter(pk=images[2]).exists()
+
+    page.keyboard.press("?")
+    assert page.is_visible("#help >> text=Repeat the previous image's boxes")
+    page.screenshot(path=str(shots / "annotate-keys.png"))
+    page.keyboard.press("Escape")
+    page.goto(f"{live_server.url}/app/detection/{task.id}/annotate/")
+    assert page.inner_text("[data-status=annotated] .v") == "3"
+
+
+def test_a_person_lets_a_trained_detector_suggest_and_accepts_above_a_threshold(
+    page, live_server, alice, start_worker, shots, tmp_path, shapes_detector
+) -> None:
+    start_worker(TORCH_THREADS="1")
+    task, labels = shapes_task(alice)
+    register(task, "detection", shapes_detector[0], tmp_path, labels=[str(labels[name].id) for name in LABELS])
+    images = upload_shapes(alice, 6, size=(160, 160), seed=9)
+    sign_in(page, live_server, alice)
+    page.goto(f"{live_server.url}/app/detection/{task.id}/annotate/")
+    page.click("#suggest-button")
+    page.wait_for_selector("[data-run-finished]", timeout=120_000)
+    open_count = Suggestion.objects.filter(task_id=task.id, state="open").count()
+    assert open_count >= 6 and page.inner_text("[data-open-suggestions]") == str(open_count)
+    assert DetectionObject.objects.count() == 0, "suggestions are not objects until accepted"
+
+    page.click("#start-annotating")
+    showing(page, images[0])
+    suggested = Suggestion.objects.filter(image_id=images[0], state="open").count()
+    assert page.locator("#boxes g.suggestion").count() == suggested > 0
+    assert page.locator("#suggestion-list li").count() == suggested
+    page.screenshot(path=str(shots / "annotate-suggestions.png"))
+    page.fill("#threshold", "0.5")
+    page.keyboard.press("Enter")  # leave the field: keys are shortcuts again
+    strong = Suggestion.objects.filter(image_id=images[0], state="open", score__gte=0.5).count()
+    page.keyboard.press("Shift+A")  # this image: accept every suggestion of at least 50 %
+    all_saved(page)
+    assert DetectionObject.objects.filter(image_id=images[0]).count() == strong
+    assert page.locator("#boxes g.object").count() == strong
+    page.screenshot(path=str(shots / "annotate-accepted.png"))
+
+    # the whole set from the Annotate tab
+    page.goto(f"{live_server.url}/app/detection/{task.id}/annotate/")
+    page.fill("#accept-threshold", "0.5")
+    page.click("#accept-all")
+    page.wait_for_selector("text=suggestions of at least 50%")
+    expected = Suggestion.objects.filter(task_id=task.id, state="accepted").count()
+    assert DetectionObject.objects.count() == expected >= strong
+    for obj in DetectionObject.objects.all():
+        x1, y1, x2, y2 = obj.data
+        assert 0 <= x1 < x2 <= 160 and 0 <= y1 < y2 <= 160
+    assert not Suggestion.objects.filter(task_id=task.id, state="open", score__gte=0.5).exists()
+
+    # a job for a teammate: the next to-do images (new uploads), with its progress on the tab
+    upload_shapes(alice, 4, size=(160, 160), seed=21)
+    page.reload()
+    page.fill("#job-name", "Batch 1")
+    page.select_option("#job-assignee", "alice")
+    page.fill("#job-count", "3")
+    page.click("text=Create job")
+    page.wait_for_selector("text=Job created.")
+    row = page.locator("tr[data-job='Batch 1']")
+    assert row.locator("td").nth(1).inner_text() == "alice"
+    page.screenshot(path=str(shots / "annotate-tab.png"), full_page=True)
+
+
+def test_a_person_categorizes_twenty_images_with_the_keyboard_only(page, live_server, alice, shots) -> None:
+    task = Task.objects.create(workspace=alice.workspace, name="Colours", type="multi_class")
+    for name in ("blue", "red"):
+        task.labels.add(Label.objects.create(workspace=alice.workspace, name=name))
+    colours = ["red" if i % 3 else "blue" for i in range(20)]
+    images = [
+        alice.client.post(IMAGES, {"base64": colour_image_base64(i, colour, size=64)}, format="json").json()["id"]
+        for i, colour in enumerate(colours)
+    ]
+    sign_in(page, live_server, alice)
+    page.goto(f"{live_server.url}/app/recognition/{task.id}/annotate/work/?order=oldest")
+    showing(page, images[0])
+    page.screenshot(path=str(shots / "annotate-categorize.png"))
+    for image_id, colour in zip(images, colours, strict=True):
+        showing(page, image_id)
+        page.keyboard.press("1" if colour == "blue" else "2")  # blue is label 1, red label 2 (by name)
+    all_saved(page)
+    labelled = dict(ImageLabel.objects.filter(image_id__in=images).values_list("image_id", "label__name"))
+    assert [labelled.get(uuid.UUID(image_id)) for image_id in images] == colours
+    assert ImageReview.objects.filter(task_id=task.id, state="annotated").count() == 20
