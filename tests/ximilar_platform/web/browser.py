@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 
-def sign_in(page, live_server, alice) -> None:
-    alice.user.set_password("a long password")
-    alice.user.save()
+def sign_in(page, live_server, person) -> None:
+    person.user.set_password("a long password")
+    person.user.save()
+    page.context.clear_cookies()  # whoever was signed in is not any more
     page.goto(live_server.url + "/app/")
-    page.fill("#id_username", "alice")
+    page.fill("#id_username", person.user.username)
     page.fill("#id_password", "a long password")
     page.click("button[type=submit]")
     page.wait_for_url(live_server.url + "/app/")

@@ -14,8 +14,8 @@ import pytest
 from tests.detection_shapes import LABELS, shapes_image
 from tests.factories import colour_image_base64
 from tests.ximilar_platform.flows.conftest import register
-from tests.ximilar_platform.web.browser import all_saved, click_at, drag, showing, sign_in
-from ximilar_platform.annotate.models import ImageReview, Suggestion
+from tests.ximilar_platform.web.browser import all_saved, click_at, drag, showing, sign_in, to_screen
+from ximilar_platform.annotate.models import ImageReview, Suggestion, Verification
 from ximilar_platform.detection.models import DetectionLabel, DetectionObject, DetectionTask
 from ximilar_platform.recognition.models import ImageLabel, Label, Task
 
@@ -188,3 +188,90 @@ def test_a_person_categorizes_twenty_images_with_the_keyboard_only(page, live_se
     labelled = dict(ImageLabel.objects.filter(image_id__in=images).values_list("image_id", "label__name"))
     assert [labelled.get(uuid.UUID(image_id)) for image_id in images] == colours
     assert ImageReview.objects.filter(task_id=task.id, state="annotated").count() == 20
+
+
+def test_a_change_made_while_the_network_is_down_is_retried_and_saved_once(page, live_server, alice) -> None:
+    task, labels = shapes_task(alice)
+    images = upload_shapes(alice, 1)
+    sign_in(page, live_server, alice)
+    page.goto(f"{live_server.url}/app/detection/{task.id}/annotate/work/")
+    showing(page, images[0])
+    dropped: list[str] = []
+
+    def offline(route) -> None:
+        dropped.append(route.request.method)
+        route.abort("internetdisconnected")
+
+    page.route("**/detection/v2/object/**", offline)
+    drag(page, (40, 40), (120, 110))
+    page.wait_for_selector("#save-state[data-state=unsaved]")
+    assert "Unsaved" in page.inner_text("#save-state") and DetectionObject.objects.count() == 0
+    page.wait_for_timeout(1500)  # the first retry fails as well
+    page.unroute("**/detection/v2/object/**", offline)
+    all_saved(page)
+    assert len(dropped) >= 1 and boxes_of(images[0])[0][0] == "circle"
+    assert DetectionObject.objects.count() == 1, "the retried change is stored once"
+
+
+def test_a_reviewer_sends_one_image_back_with_a_comment_and_verifies_another(page, live_server, alice, bob) -> None:
+    task, labels = shapes_task(alice)
+    images = upload_shapes(alice, 2)
+    for image_id in images:
+        DetectionObject.objects.create(
+            workspace=alice.workspace,
+            image_id=image_id,
+            detection_label=labels["rect"],
+            data=[10, 10, 90, 80],
+            created_by=alice.user,
+        )
+        alice.client.post("/annotate/v2/review", {"task_id": str(task.id), "image_id": image_id}, format="json")
+    alice.workspace.members.add(bob.user)
+    sign_in(page, live_server, bob)
+    with page.expect_navigation():
+        page.select_option("#workspace-switch", str(alice.workspace.id))
+    page.goto(f"{live_server.url}/app/detection/{task.id}/annotate/work/?order=review&status=annotated")
+    showing(page, images[0])
+    page.click("text=Send back to the annotator…")
+    page.fill("#send-back-comment", "the box cuts the shape")
+    page.keyboard.press("Enter")
+    showing(page, images[1])
+    page.keyboard.press("v")
+    all_saved(page)
+    assert ImageReview.objects.get(image_id=images[0]).comment == "the box cuts the shape"
+    assert ImageReview.objects.get(image_id=images[0]).reviewed_by == bob.user
+    assert [v.user for v in Verification.objects.filter(image_id=images[1])] == [bob.user]
+
+    sign_in(page, live_server, alice)
+    page.goto(f"{live_server.url}/app/detection/{task.id}/annotate/work/?status=rejected")
+    showing(page, images[0])
+    assert page.inner_text("#review-comment") == "Sent back: the box cuts the shape"
+    assert page.inner_text("#image-status") == "sent back"
+
+
+def test_boxes_drawn_zoomed_in_and_panned_land_on_the_same_image_pixels(page, live_server, alice) -> None:
+    task, labels = shapes_task(alice)
+    images = upload_shapes(alice, 1, size=(640, 480))
+    sign_in(page, live_server, alice)
+    page.goto(f"{live_server.url}/app/detection/{task.id}/annotate/work/")
+    showing(page, images[0])
+    before = page.get_attribute("#canvas", "viewBox")
+    page.mouse.move(*to_screen(page, 100, 100))
+    for _ in range(3):
+        page.mouse.wheel(0, -120)  # zoom in around (100, 100)
+    zoomed = [float(v) for v in page.get_attribute("#canvas", "viewBox").split()]
+    assert zoomed[2] < float(before.split()[2]) / 1.5, "the wheel zoomed in"
+    drag(page, (80, 80), (130, 140))
+    page.keyboard.down(" ")  # space + drag pans
+    page.mouse.move(*to_screen(page, 100, 100))
+    page.mouse.down()
+    page.mouse.move(*to_screen(page, 60, 60), steps=5)
+    page.mouse.up()
+    page.keyboard.up(" ")
+    assert page.get_attribute("#canvas", "viewBox") != " ".join(str(v) for v in zoomed)
+    drag(page, (150, 120), (190, 170))
+    all_saved(page)
+    found = [data for _, data in boxes_of(images[0])]
+    assert len(found) == 2 and any(close(box, [80, 80, 130, 140]) for box in found), found
+    assert any(close(box, [150, 120, 190, 170]) for box in found), found
+    page.keyboard.press("0")
+    assert page.get_attribute("#canvas", "viewBox") == before, "0 fits the image again"

@@ -209,7 +209,7 @@
       const [x1, y1, x2, y2] = obj.data;
       const color = (labelById[obj.label] || {}).color || "#ffffff";
       const isSelected = selected && selected.item === obj;
-      const group = node("g", { class: "object", "data-key": obj.key, "data-id": obj.ref.id || "" }, layer);
+      const group = node("g", { class: "object", "data-key": obj.key, "data-id": obj.ref.id || "", "data-label": obj.label }, layer);
       node("rect", {
         x: x1, y: y1, width: x2 - x1, height: y2 - y1, stroke: color,
         fill: isSelected ? `${color}40` : `${color}14`, "stroke-width": stroke * (isSelected ? 1.6 : 1), class: "body",
@@ -404,6 +404,20 @@
         data.status = data.verify_count >= config.requiredVerifications ? "verified" : "annotated";
         if (extra.negative !== undefined) data.negative = extra.negative;
         renderStatus();
+      }
+      return response;
+    });
+  }
+
+  function sendBack(comment) {
+    const data = current;
+    enqueue("Sending the image back", async () => {
+      const response = await api("POST", "annotate/v2/review/", {
+        task_id: config.task, image_id: data.id, state: "rejected", comment,
+      });
+      if (response.ok) {
+        Object.assign(data, { status: "rejected", comment, verify_count: 0, verified_by_me: false });
+        if (current === data) renderStatus();
       }
       return response;
     });
@@ -607,7 +621,7 @@
     const status = shownStatus();
     badge.textContent = STATUS_NAMES[status] + (current.negative ? " · nothing to detect" : "");
     badge.dataset.status = status;
-    $("#verify-count").textContent = `${current.verify_count} / ${config.requiredVerifications} verification${config.requiredVerifications > 1 ? "s" : ""}`;
+    $("#verify-count").textContent = `${current.verify_count} / ${config.requiredVerifications} verification${config.requiredVerifications > 1 ? "s" : ""}${current.verified_by_me ? " · verified by you" : ""}`;
     $("#review-comment").hidden = !current.comment;
     $("#review-comment").textContent = current.comment ? `Sent back: ${current.comment}` : "";
     $("#hidden-note").hidden = !hidden;
@@ -649,7 +663,8 @@
   // ---- keyboard ----
   function onKey(event) {
     if (event.target.closest("input, textarea, select")) {
-      if (event.key === "Escape" || event.key === "Enter") event.target.blur(); // back to the shortcuts
+      // Escape (or Enter outside a form) leaves the field: keys are shortcuts again
+      if (event.key === "Escape" || (event.key === "Enter" && !event.target.form)) event.target.blur();
       return;
     }
     const key = event.key;
@@ -716,6 +731,15 @@
   $("#done-button").addEventListener("click", () => { review({}); go(index + 1); });
   $("#verify-button").addEventListener("click", () => { verify(); go(index + 1); });
   $("#accept-above-button").addEventListener("click", acceptAbove);
+  $("#send-back-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const field = $("#send-back-comment");
+    if (!field.value.trim()) return;
+    sendBack(field.value.trim());
+    field.value = "";
+    event.target.closest("details").open = false;
+    go(index + 1);
+  });
   $("#threshold").addEventListener("input", () => current && renderAll());
   if (isDetection) {
     const svg = $("#canvas");
