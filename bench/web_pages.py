@@ -105,6 +105,23 @@ def fill(count: int):
         manifest={"labels": ids},
     )
     TrainingJob.objects.create(workspace=workspace, task_id=task.id, state="succeeded", version=version)
+    from ximilar_platform.annotate.models import Suggestion
+
+    Suggestion.objects.bulk_create(  # the model's suggestions for every other image, for the "uncertain" queue
+        [
+            Suggestion(
+                workspace=workspace,
+                image=image,
+                task_kind="recognition",
+                task_id=task.id,
+                version=version,
+                label=labels[(i + 1) % 20],
+                score=(i % 97) / 97,
+            )
+            for i, image in enumerate(images[::2])
+        ],
+        batch_size=2000,
+    )
     return user, task, version, labels
 
 
@@ -139,12 +156,15 @@ def main() -> None:
         "image grid, page 100 (scroll)": "/app/images/?page=100",
         "version page": f"/app/versions/{version.id}/",
         "dashboard": "/app/",
+        "annotate tab (status counts, jobs, people)": f"/app/recognition/{task.id}/annotate/",
+        "annotate editor, 500 images, to do first": f"/app/recognition/{task.id}/annotate/work/",
+        "annotate editor, least certain first": f"/app/recognition/{task.id}/annotate/work/?order=uncertain",
     }
     print(f"{connection.vendor}, {args.images} images, {args.runs} runs per page (ms)")
     for name, url in pages.items():
         headers = {"HTTP_HX_REQUEST": "true"} if "scroll" in name else {}
         median, p95 = measure(client, url, args.runs, **headers)
-        print(f"  {name:36s} median {median:7.1f}  p95 {p95:7.1f}  {'ok' if p95 < 300 else 'OVER 300 ms'}")
+        print(f"  {name:44s} median {median:7.1f}  p95 {p95:7.1f}  {'ok' if p95 < 300 else 'OVER 300 ms'}")
 
 
 if __name__ == "__main__":

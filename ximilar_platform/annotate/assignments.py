@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.annotate.models import AnnotationJob, ImageReview, Verification
 from ximilar_platform.annotate.queue import task_queue
-from ximilar_platform.annotate.reviews import STATUSES, with_status
+from ximilar_platform.annotate.reviews import STATUSES, status_name, with_status
 from ximilar_platform.core.models import TrainableTask
 from ximilar_platform.images.models import TrainingImage
 
@@ -69,7 +69,9 @@ def create_job(
 
 def job_progress(task: TrainableTask, job: AnnotationJob) -> dict[str, int]:
     """How many of the job's images are in each status, and the total."""
-    counts = Counter(with_status(job.images.all(), task).values_list("status", flat=True))
+    counts = Counter(
+        status_name(rank) for rank in with_status(job.images.all(), task).values_list("status_rank", flat=True)
+    )
     return {**{status: counts.get(status, 0) for status in STATUSES}, "total": sum(counts.values())}
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Case, F, IntegerField, Min, Q, QuerySet, Value, When
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Abs
 from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.annotate.models import AnnotationJob, Suggestion
-from ximilar_platform.annotate.reviews import STATUSES, with_status
+from ximilar_platform.annotate.reviews import RANK, STATUSES, ranked, with_status
 from ximilar_platform.core.models import TaskKind, TrainableTask
 from ximilar_platform.images.models import TrainingImage
 
@@ -40,18 +40,23 @@ def task_queue(
         images = images.filter(annotation_jobs=job)
     if label is not None:
         images = images.filter(pk__in=with_label(task, label))
-    open_here = Q(suggestions__task_id=task.id, suggestions__state=Suggestion.State.OPEN)
-    images = with_status(images, task).annotate(certainty=Min(Abs(F("suggestions__score") * 2 - 1), filter=open_here))
+    images = with_status(images, task).annotate(certainty=Subquery(least_certain(task)))
     if status:
-        images = images.filter(status=status)
+        images = images.filter(status_rank=RANK[status])
     if order == "uncertain":
         return images.order_by(F("certainty").asc(nulls_last=True), "status_rank", "created", "id")
     if order == "review":
-        rank = Case(*(When(status=s, then=Value(r)) for s, r in REVIEW_FIRST.items()), output_field=IntegerField())
-        return images.order_by(rank, "created", "id")
+        return images.order_by(ranked(task, REVIEW_FIRST), "created", "id")
     if order == "oldest":
         return images.order_by("created", "id")
     return images.order_by("status_rank", "created", "id")
+
+
+def least_certain(task: TrainableTask) -> QuerySet[Suggestion]:
+    """The image's open suggestion nearest to a coin flip: |2 * score - 1|, 0 is the least certain."""
+    distance = Abs(F("score") * 2 - 1)
+    suggested = Suggestion.objects.filter(task_id=task.id, image=OuterRef("pk"), state=Suggestion.State.OPEN)
+    return suggested.annotate(certainty=distance).order_by("certainty").values("certainty")[:1]
 
 
 def with_label(task: TrainableTask, label: uuid.UUID) -> QuerySet[TrainingImage]:

@@ -37,32 +37,44 @@ def has_annotations(task: TrainableTask) -> Q | Exists:
     return Exists(ImageLabel.objects.filter(image=OuterRef("pk"), label__tasks=task))
 
 
+def status_conditions(task: TrainableTask) -> dict[str, Q]:
+    """When an image (annotated by ``annotate_review``) is in each status but to do, in the order they are tried."""
+    done = Q(review_state=ImageReview.State.ANNOTATED) | Q(review_state__isnull=True, annotated_now=True)
+    return {
+        "rejected": Q(review_state=ImageReview.State.REJECTED),
+        "verified": done & Q(verify_count__gte=task.required_verifications),
+        "annotated": done,
+    }
+
+
+def ranked(task: TrainableTask, ranks: dict[str, int]) -> Case:
+    """One integer per image from its status (``ranks`` by status name), computed in SQL."""
+    whens = [When(condition, then=Value(ranks[name])) for name, condition in status_conditions(task).items()]
+    return Case(*whens, default=Value(ranks["todo"]), output_field=IntegerField())
+
+
 def with_status(images: QuerySet[TrainingImage], task: TrainableTask) -> QuerySet[TrainingImage]:
-    """``images`` with ``status`` (one of STATUSES), ``status_rank`` and the review's comment."""
+    """``images`` with ``status_rank`` (the index of its status in STATUSES) and the review's comment.
+
+    The rank, not the name, is what SQL computes: each status condition repeats the review
+    subqueries, so one CASE is the cheapest way to have the status of every row to sort by.
+    """
     review = ImageReview.objects.filter(task_id=task.id, image=OuterRef("pk"))
     images = images.annotate(
         review_state=Subquery(review.values("state")[:1]),
         review_comment=Subquery(review.values("comment")[:1]),
         annotated_now=has_annotations(task),
     )
-    done = Q(review_state=ImageReview.State.ANNOTATED) | Q(review_state__isnull=True, annotated_now=True)
-    verified = done & Q(verify_count__gte=task.required_verifications)
-    return images.annotate(
-        status=Case(
-            When(review_state=ImageReview.State.REJECTED, then=Value("rejected")),
-            When(verified, then=Value("verified")),
-            When(done, then=Value("annotated")),
-            default=Value("todo"),
-        ),
-        status_rank=Case(
-            *(When(status=name, then=Value(rank)) for name, rank in RANK.items()), output_field=IntegerField()
-        ),
-    )
+    return images.annotate(status_rank=ranked(task, RANK))
+
+
+def status_name(rank: int) -> str:
+    return STATUSES[rank]
 
 
 def status_of(task: TrainableTask, image: TrainingImage) -> dict[str, object]:
-    row = with_status(TrainingImage.objects.filter(pk=image.pk), task).values("status", "review_comment").get()
-    return {"status": row["status"], "comment": row["review_comment"] or ""}
+    row = with_status(TrainingImage.objects.filter(pk=image.pk), task).values("status_rank", "review_comment").get()
+    return {"status": status_name(row["status_rank"]), "comment": row["review_comment"] or ""}
 
 
 @transaction.atomic

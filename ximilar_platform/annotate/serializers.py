@@ -15,6 +15,7 @@ from ximilar_platform.annotate.models import (
     SuggestionRun,
     Verification,
 )
+from ximilar_platform.annotate.reviews import status_name
 from ximilar_platform.annotate.tasks import task_of
 from ximilar_platform.images.models import TrainingImage
 
@@ -108,7 +109,7 @@ class QueueImageSerializer(serializers.ModelSerializer):
 
     img_path = serializers.SerializerMethodField()
     thumb_img_path = serializers.SerializerMethodField()
-    status = serializers.CharField()
+    status = serializers.SerializerMethodField()
     comment = serializers.CharField(source="review_comment", allow_null=True)
     certainty = serializers.FloatField(allow_null=True)
 
@@ -131,6 +132,9 @@ class QueueImageSerializer(serializers.ModelSerializer):
     def _absolute(self, url: str) -> str:
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
+
+    def get_status(self, image: TrainingImage) -> str:
+        return status_name(image.status_rank)
 
     def get_img_path(self, image: TrainingImage) -> str:
         return self._absolute(image.file.url)

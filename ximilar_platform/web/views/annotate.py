@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from ximilar_platform.annotate import assignments, suggestions
 from ximilar_platform.annotate.models import AnnotationJob, Suggestion, SuggestionRun
 from ximilar_platform.annotate.queue import task_queue
-from ximilar_platform.annotate.reviews import STATUSES, with_status
+from ximilar_platform.annotate.reviews import STATUSES, status_name, with_status
 from ximilar_platform.core.models import TaskKind, TrainableTask
 from ximilar_platform.images.models import TrainingImage
 from ximilar_platform.web.access import owned, page
@@ -40,9 +40,8 @@ def annotated_task(request: HttpRequest, kind: str, task_id: str) -> TrainableTa
 
 
 def counts(task: TrainableTask) -> dict[str, int]:
-    found = Counter(
-        with_status(TrainingImage.objects.filter(workspace_id=task.workspace_id), task).values_list("status", flat=True)
-    )
+    images = with_status(TrainingImage.objects.filter(workspace_id=task.workspace_id), task)
+    found = Counter(status_name(rank) for rank in images.values_list("status_rank", flat=True))
     return {status: found.get(status, 0) for status in STATUSES}
 
 

@@ -15,7 +15,7 @@ from rest_framework.exceptions import APIException
 
 from ximilar_platform.annotate.models import AnnotationJob, Suggestion, Verification
 from ximilar_platform.annotate.queue import task_queue
-from ximilar_platform.annotate.reviews import status_of
+from ximilar_platform.annotate.reviews import status_name, status_of
 from ximilar_platform.core.models import TaskKind, TrainableTask
 from ximilar_platform.detection.models import DetectionObject
 from ximilar_platform.images.models import TrainingImage
@@ -73,7 +73,7 @@ def work(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
             job=job,
         )
         queue = [
-            {"id": str(image.id), "img": image.file.url, "status": image.status}
+            {"id": str(image.id), "img": image.file.url, "status": status_name(image.status_rank)}
             for image in rows[: settings.ANNOTATE_QUEUE_SIZE]
         ]
     except APIException as problem:
