@@ -24,16 +24,31 @@ IMAGES = "/recognition/v2/training-image"
 NEAR = 3  # pixels of the stored image: how close a box must land to where the mouse drew it
 
 
-def upload_shapes(alice, count: int, size: tuple[int, int] = (320, 240), seed: int = 5) -> list[str]:
+def upload_shapes_with_boxes(alice, count: int, size=(320, 240), seed: int = 5) -> list[tuple[str, list]]:
+    """Uploaded images with their true boxes: [(image id, [(label, [x1, y1, x2, y2]), ...]), ...]."""
     rng = np.random.default_rng(seed)
-    ids = []
+    uploaded = []
     for _ in range(count):
-        image, _ = shapes_image(rng, *size, objects=2)
+        image, boxes = shapes_image(rng, *size, objects=2)
         buffer = io.BytesIO()
         image.save(buffer, "PNG")
         body = {"base64": base64.b64encode(buffer.getvalue()).decode()}
-        ids.append(alice.client.post(IMAGES, body, format="json").json()["id"])
-    return ids
+        truth = [(box.label, [box.xmin, box.ymin, box.xmax, box.ymax]) for box in boxes]
+        uploaded.append((alice.client.post(IMAGES, body, format="json").json()["id"], truth))
+    return uploaded
+
+
+def upload_shapes(alice, count: int, size: tuple[int, int] = (320, 240), seed: int = 5) -> list[str]:
+    return [image_id for image_id, _ in upload_shapes_with_boxes(alice, count, size, seed)]
+
+
+def free_spot(boxes: list[list[int]], size=(320, 240), side: int = 40) -> tuple[int, int]:
+    """A corner from which a side x side box touches none of ``boxes``: where a drag draws, not moves."""
+    for y in range(5, size[1] - side, 10):
+        for x in range(5, size[0] - side, 10):
+            if all(x + side < b[0] or b[2] < x or y + side < b[1] or b[3] < y for b in boxes):
+                return x, y
+    raise AssertionError("no free spot")
 
 
 def shapes_task(alice) -> tuple[DetectionTask, dict[str, DetectionLabel]]:
@@ -60,7 +75,10 @@ def close(found: list[int], wanted: list[int]) -> bool:
 
 def test_a_person_draws_relabels_moves_resizes_deletes_and_undoes_boxes(page, live_server, alice, shots) -> None:
     task, labels = shapes_task(alice)
-    images = upload_shapes(alice, 3)
+    uploaded = upload_shapes_with_boxes(alice, 3)
+    images = [image_id for image_id, _ in uploaded]
+    (first_label, first), (second_label, second) = uploaded[0][1]  # the true boxes of the first image
+    keys = {"circle": "1", "rect": "2"}  # the editor numbers labels by name
     sign_in(page, live_server, alice)
     page.goto(f"{live_server.url}/app/detection/{task.id}/annotate/")
     assert page.inner_text("[data-status=todo] .v") == "3"
@@ -72,25 +90,29 @@ def test_a_person_draws_relabels_moves_resizes_deletes_and_undoes_boxes(page, li
         "the first label (by name) is active"
     )
 
-    page.keyboard.press("2")  # rect for new boxes
-    drag(page, (20, 20), (100, 90))
-    drag(page, (150, 40), (220, 120))
-    page.keyboard.press("1")  # the selected (second) box becomes a circle
-    drag(page, (60, 55), (70, 65))  # move the first box by 10, 10
-    click_at(page, (185, 80))  # select the second box, then pull its lower right corner
-    drag(page, (220, 120), (240, 150))
-    drag(page, (250, 170), (300, 220))  # a third box ...
+    x1, y1, x2, y2 = first
+    drag(page, (x1 - 12, y1 - 8), (x2 - 12, y2 - 8))  # the first box, 12 px left and 8 up of its shape
+    page.keyboard.press(keys[first_label])  # labelled with its number key
+    x1, y1, x2, y2 = second
+    drag(page, (x1, y1), (x2 - 20, y2 - 15))  # the second box, too small
+    page.keyboard.press(keys[first_label])  # a wrong label ...
+    page.keyboard.press(keys[second_label])  # ... changed with another key
+    cx, cy = (first[0] + first[2]) / 2 - 12, (first[1] + first[3]) / 2 - 8
+    drag(page, (cx, cy), (cx + 12, cy + 8))  # move the first box onto its shape
+    click_at(page, ((x1 + x2 - 20) / 2, (y1 + y2 - 15) / 2))  # select the second box, pull its corner out
+    drag(page, (x2 - 20, y2 - 15), (x2, y2))
+    fx, fy = free_spot([first, second])
+    drag(page, (fx, fy), (fx + 30, fy + 30))  # a third box ...
     page.keyboard.press("Delete")  # ... deleted
-    click_at(page, (70, 65))
+    click_at(page, ((first[0] + first[2]) / 2, (first[1] + first[3]) / 2))
     page.keyboard.press("Delete")  # the first box deleted ...
     page.keyboard.press("Control+z")  # ... and restored
     all_saved(page)
     assert page.locator("#boxes g.object").count() == 2
     page.screenshot(path=str(shots / "annotate-boxes.png"))
 
-    found = boxes_of(images[0])
-    assert [name for name, _ in found] == ["circle", "rect"], found
-    assert close(found[0][1], [150, 40, 240, 150]) and close(found[1][1], [30, 30, 110, 100]), found
+    found = dict(boxes_of(images[0]))
+    assert len(found) == 2 and close(found[first_label], first) and close(found[second_label], second), found
     assert {obj.created_by.username for obj in DetectionObject.objects.filter(image_id=images[0])} == {"alice"}
 
     page.keyboard.press("n")
@@ -101,7 +123,7 @@ def test_a_person_draws_relabels_moves_resizes_deletes_and_undoes_boxes(page, li
     showing(page, images[2])
     page.keyboard.press("x")  # nothing to detect here
     all_saved(page)
-    assert [name for name, _ in boxes_of(images[1])] == ["circle", "rect"]
+    assert sorted(name for name, _ in boxes_of(images[1])) == sorted([first_label, second_label])
     assert ImageReview.objects.get(image_id=images[1]).state == "annotated"
     assert task.negative_images.filter(pk=images[2]).exists()
 
