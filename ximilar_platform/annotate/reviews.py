@@ -84,17 +84,13 @@ def mark_annotated(
     """The annotator is done with the image; ``negative`` marks (or unmarks) it as showing nothing to detect."""
     if negative is not None:
         set_negative(task, image, negative)
-    review, _ = ImageReview.objects.update_or_create(
-        task_id=task.id,
-        image=image,
-        defaults={
-            "workspace_id": image.workspace_id,
-            "task_kind": task.task_kind,
-            "state": ImageReview.State.ANNOTATED,
-            "comment": "",
-            "annotated_by": by,
-        },
-    )
+    return set_review(task, image, state=ImageReview.State.ANNOTATED, comment="", annotated_by=by)
+
+
+def set_review(task: TrainableTask, image: TrainingImage, **fields: object) -> ImageReview:
+    """The image's one review in the task, created or changed."""
+    defaults = {"workspace_id": image.workspace_id, "task_kind": task.task_kind, **fields}
+    review, _ = ImageReview.objects.update_or_create(task_id=task.id, image=image, defaults=defaults)
     return review
 
 
@@ -115,17 +111,7 @@ def reject(*, task: TrainableTask, image: TrainingImage, by: AbstractBaseUser, c
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError({"comment": ["Say what is wrong, so the annotator can fix it."]})
-    review, _ = ImageReview.objects.update_or_create(
-        task_id=task.id,
-        image=image,
-        defaults={
-            "workspace_id": image.workspace_id,
-            "task_kind": task.task_kind,
-            "state": ImageReview.State.REJECTED,
-            "comment": comment[:2000],
-            "reviewed_by": by,
-        },
-    )
+    review = set_review(task, image, state=ImageReview.State.REJECTED, comment=comment[:2000], reviewed_by=by)
     Verification.objects.filter(image=image).delete()
     recount(image)
     return review

@@ -59,6 +59,17 @@ class ScopedByOwner(WorkspaceMixin, viewsets.GenericViewSet):
             rows = rows.filter(**{f"{self.owner}__workspace": self.request.workspace})
         return rows
 
+    def owner_and_user(self, request: Request, model: type, missing: str) -> tuple[Any, Any]:
+        """``{"<owner>_id", "user"}``: the owner in the caller's workspaces, and the member (default: the caller)."""
+        data = body(request)
+        field = f"{self.owner}_id"
+        found = find_owned(request, model, parse_uuid(data.get(field) or data.get(self.owner), field), missing)
+        return found, assignments.member(found.workspace_id, data.get("user"), "user") or request.user
+
+    def created(self, verification: Any, created: bool) -> Response:
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(self.get_serializer(verification).data, status=code)
+
 
 class VerificationFilterSet(django_filters.FilterSet):
     image = UUIDFilter(field_name="image_id")
@@ -74,17 +85,8 @@ class VerificationViewSet(ScopedByOwner, mixins.ListModelMixin, mixins.RetrieveM
     filterset_class = VerificationFilterSet
 
     def create(self, request: Request) -> Response:
-        data = body(request)
-        image = find_owned(
-            request,
-            TrainingImage,
-            parse_uuid(data.get("image_id") or data.get("image"), "image_id"),
-            "Training image not found.",
-        )
-        user = assignments.member(image.workspace_id, data.get("user"), "user") or request.user
-        verification, created = reviews.verify(image=image, user=user)
-        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(self.get_serializer(verification).data, status=code)
+        image, user = self.owner_and_user(request, TrainingImage, "Training image not found.")
+        return self.created(*reviews.verify(image=image, user=user))
 
     def perform_destroy(self, instance: Verification) -> None:
         reviews.unverify(instance)
@@ -105,17 +107,8 @@ class GroupVerificationViewSet(
     filterset_class = GroupVerificationFilterSet
 
     def create(self, request: Request) -> Response:
-        data = body(request)
-        group = find_owned(
-            request,
-            SimilarityGroup,
-            parse_uuid(data.get("group_id") or data.get("group"), "group_id"),
-            "Similarity group not found.",
-        )
-        user = assignments.member(group.workspace_id, data.get("user"), "user") or request.user
-        verification, created = GroupVerification.objects.get_or_create(group=group, user=user)
-        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(self.get_serializer(verification).data, status=code)
+        group, user = self.owner_and_user(request, SimilarityGroup, "Similarity group not found.")
+        return self.created(*GroupVerification.objects.get_or_create(group=group, user=user))
 
 
 class SuggestionFilterSet(django_filters.FilterSet):
