@@ -272,3 +272,5 @@ MAX_RECORDS = env_int("MAX_RECORDS", 10)
 # Flows: records per process request, and the deepest chain of nodes (nested flows included).
 FLOW_MAX_RECORDS = env_int("FLOW_MAX_RECORDS", MAX_RECORDS)
 FLOW_MAX_DEPTH = env_int("FLOW_MAX_DEPTH", 8)
+FLOW_MAX_NODES = env_int("FLOW_MAX_NODES", 100)  # nodes one definition may hold
+FLOW_MAX_EXPANDED_NODES = env_int("FLOW_MAX_EXPANDED_NODES", 1000)  # nodes one check walks, nested flows included

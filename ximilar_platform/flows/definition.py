@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.conf import settings
+
 MAX_NESTING = 64  # a hard cap against absurd documents; the real limit is settings.FLOW_MAX_DEPTH
 REQUIRED = object()
 
@@ -29,6 +31,21 @@ class DefinitionError(Exception):
 
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
+
+
+def parse_definition(data: Any) -> dict[str, Any]:
+    """A whole definition (``top_node``): its nodes parsed, at most FLOW_MAX_NODES of them."""
+    node = parse(data)
+    count = count_nodes(node)
+    if count > settings.FLOW_MAX_NODES:
+        raise DefinitionError(
+            "top_node", f"the definition has {count} nodes; at most FLOW_MAX_NODES ({settings.FLOW_MAX_NODES})"
+        )
+    return node
+
+
+def count_nodes(node: dict[str, Any]) -> int:
+    return 1 + sum(count_nodes(child) for _, child in children(node, ""))
 
 
 def parse(data: Any, path: str = "top_node", nesting: int = 0) -> dict[str, Any]:

@@ -24,7 +24,7 @@ class FlowSerializer(serializers.ModelSerializer):
 
     def validate_top_node(self, value: Any) -> dict[str, Any]:
         try:
-            return definition.parse(value)
+            return definition.parse_definition(value)
         except definition.DefinitionError as error:
             raise serializers.ValidationError(str(error)) from error
 
@@ -32,7 +32,8 @@ class FlowSerializer(serializers.ModelSerializer):
         data = super().to_representation(flow)
         if data["image_size"] is None:  # the client does int(flow_json["image_size"]) when the key exists
             del data["image_size"]
-        problems = validation.check(flow).problems
+        lookups = self.context.setdefault("flow_lookups", validation.Lookups())  # shared by a list page's flows
+        problems = validation.check(flow, lookups).problems
         return {**data, "valid": not problems, "invalid_reason": problems}
 
 

@@ -49,46 +49,104 @@ def nested_path(path: str) -> str:
 Stack = tuple[tuple[uuid.UUID, str], ...]  # the flows being walked, outermost first: (id, name)
 
 
-def check(flow: Flow) -> Plan:
+class Lookups:
+    """The rows one check reads, each once: a flow nested ten times, or a task every flow of a list page
+    names, costs one query. Lives for one request (a list page shares it between its flows)."""
+
+    def __init__(self) -> None:
+        self.flows: dict[tuple[uuid.UUID, Any], Flow | None] = {}
+        self.tasks: dict[tuple[str, uuid.UUID, Any], Any] = {}
+        self.versions: dict[tuple[str, Any, Any], ModelVersion | APIException] = {}
+
+    def flow(self, workspace_id: uuid.UUID, flow_id: Any) -> Flow | None:
+        key = (workspace_id, flow_id)
+        if key not in self.flows:
+            self.flows[key] = Flow.objects.filter(id=flow_id, workspace_id=workspace_id).first()
+        return self.flows[key]
+
+    def task(self, kind: str, workspace_id: uuid.UUID, task_id: Any) -> Any:
+        key = (kind, workspace_id, task_id)
+        if key not in self.tasks:
+            model = adapter_for(kind).task_model
+            self.tasks[key] = model.objects.filter(id=task_id, workspace_id=workspace_id).first()
+        return self.tasks[key]
+
+    def version(self, kind: str, task: Any, number: Any) -> ModelVersion:
+        key = (kind, task.id, number)
+        if key not in self.versions:
+            try:
+                self.versions[key] = version_of(task, number)
+            except APIException as error:
+                self.versions[key] = error
+        found = self.versions[key]
+        if isinstance(found, APIException):
+            raise found
+        return found
+
+
+@dataclass
+class Walk:
+    """One check's state: where problems go, what the rows are, and how many nodes are left to expand."""
+
+    plan: Plan
+    workspace_id: uuid.UUID
+    lookups: Lookups
+    budget: int
+
+    def spend(self, path: str) -> bool:
+        """False once the check has expanded FLOW_MAX_EXPANDED_NODES nodes (nested flows count each time)."""
+        self.budget -= 1
+        if self.budget == 0:
+            self.plan.problems.append(
+                f"{path}: the flow expands to more than FLOW_MAX_EXPANDED_NODES ({settings.FLOW_MAX_EXPANDED_NODES}) "
+                "nodes with its nested flows; nest fewer flows or reference them less often."
+            )
+        return self.budget > 0
+
+
+def check(flow: Flow, lookups: Lookups | None = None) -> Plan:
     plan = Plan()
-    _check(flow.top_node, "top_node", plan, flow.workspace_id, ((flow.id, flow.name),), 1)
+    walk = Walk(plan, flow.workspace_id, lookups or Lookups(), settings.FLOW_MAX_EXPANDED_NODES + 1)
+    _check(flow.top_node, "top_node", walk, ((flow.id, flow.name),), 1)
     return plan
 
 
-def _check(node: dict[str, Any], path: str, plan: Plan, workspace_id: uuid.UUID, stack: Stack, depth: int) -> None:
+def _check(node: dict[str, Any], path: str, walk: Walk, stack: Stack, depth: int) -> None:
+    if not walk.spend(path):
+        return
     if depth > settings.FLOW_MAX_DEPTH:
-        plan.problems.append(f"{path}: the flow nests deeper than FLOW_MAX_DEPTH ({settings.FLOW_MAX_DEPTH}) nodes.")
+        walk.plan.problems.append(
+            f"{path}: the flow nests deeper than FLOW_MAX_DEPTH ({settings.FLOW_MAX_DEPTH}) nodes."
+        )
         return
     kind = definition.TASK_KINDS.get(node["type"])
     if kind is not None:
-        _resolve(node, path, kind, plan, workspace_id)
+        _resolve(node, path, kind, walk)
     if node["type"] == "flow":
-        _check_nested(node, path, plan, workspace_id, stack, depth)
+        _check_nested(node, path, walk, stack, depth)
     for child_path, child in definition.children(node, path):
-        _check(child, child_path, plan, workspace_id, stack, depth + 1)
+        _check(child, child_path, walk, stack, depth + 1)
 
 
-def _resolve(node: dict[str, Any], path: str, kind: str, plan: Plan, workspace_id: uuid.UUID) -> None:
-    task = adapter_for(kind).task_model.objects.filter(id=node["task"], workspace_id=workspace_id).first()
+def _resolve(node: dict[str, Any], path: str, kind: str, walk: Walk) -> None:
+    task = walk.lookups.task(kind, walk.workspace_id, node["task"])
     if task is None:  # another workspace's task reads exactly like a missing one
-        plan.problems.append(f"{path}: {kind} task {node['task']} not found in this workspace.")
+        walk.plan.problems.append(f"{path}: {kind} task {node['task']} not found in this workspace.")
         return
     try:
-        plan.models[path] = Resolved(task, version_of(task, node["version"]))
+        walk.plan.models[path] = Resolved(task, walk.lookups.version(kind, task, node["version"]))
     except APIException as error:
-        plan.problems.append(f"{path}: {kind} task '{task.name}': {error.detail}")
+        walk.plan.problems.append(f"{path}: {kind} task '{task.name}': {error.detail}")
 
 
-def _check_nested(
-    node: dict[str, Any], path: str, plan: Plan, workspace_id: uuid.UUID, stack: Stack, depth: int
-) -> None:
-    nested = Flow.objects.filter(id=node["flow"], workspace_id=workspace_id).first()
+def _check_nested(node: dict[str, Any], path: str, walk: Walk, stack: Stack, depth: int) -> None:
+    nested = walk.lookups.flow(walk.workspace_id, node["flow"])
     if nested is None:
-        plan.problems.append(f"{path}: flow {node['flow']} not found in this workspace.")
+        walk.plan.problems.append(f"{path}: flow {node['flow']} not found in this workspace.")
         return
     if any(flow_id == nested.id for flow_id, _ in stack):
         names = " -> ".join(f"'{name}'" for _, name in (*stack, (nested.id, nested.name)))
-        plan.problems.append(f"{path}: nested flows form a cycle: {names}.")
+        walk.plan.problems.append(f"{path}: nested flows form a cycle: {names}.")
         return
-    plan.nested[path] = nested.top_node
-    _check(nested.top_node, nested_path(path), plan, workspace_id, (*stack, (nested.id, nested.name)), depth + 1)
+    walk.plan.nested[path] = nested.top_node
+    _check(nested.top_node, nested_path(path), walk, (*stack, (nested.id, nested.name)), depth + 1)

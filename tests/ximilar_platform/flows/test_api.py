@@ -174,6 +174,43 @@ def test_a_flow_deeper_than_the_limit_is_invalid(api, task, settings) -> None:
     )
 
 
+def test_many_references_to_nested_flows_cost_one_query_per_row_and_a_bounded_walk(
+    api, task, settings, django_assert_max_num_queries
+) -> None:
+    """A -> B -> C -> D -> E, 6 references per level: 1,554 queries for one check before (issue 12)."""
+    settings.FLOW_MAX_DEPTH = 12
+    ModelVersion.objects.create(workspace=task.workspace, task_id=task.id, version=1, arch="resnet18", artifact="x")
+    Task.objects.filter(id=task.id).update(production_version=1)
+    below = create(api, recognition(task.id), name="E").json()
+    for name in "DCB":
+        below = create(api, {"type": "list", "nodes": [nested(below["id"])] * 6}, name=name).json()
+    top = create(api, {"type": "list", "nodes": [nested(below["id"])] * 6}, name="A").json()
+    flow = Flow.objects.get(id=top["id"])
+    from ximilar_platform.flows import validation
+
+    with django_assert_max_num_queries(12):
+        plan = validation.check(flow)
+    assert len(plan.problems) == 1 and plan.problems[0].endswith(
+        ": the flow expands to more than FLOW_MAX_EXPANDED_NODES (1000) nodes with its nested flows; "
+        "nest fewer flows or reference them less often."
+    ), plan.problems[:2]
+    settings.FLOW_MAX_EXPANDED_NODES = 4000  # the whole tree: 3,109 nodes
+    with django_assert_max_num_queries(12):
+        assert validation.check(flow).valid, "within the budget the same flow is valid, still in a few queries"
+    with django_assert_max_num_queries(30):
+        listed = api.get(f"{FLOWS}?page_size=10").json()
+    assert listed["count"] == 5
+
+
+def test_a_definition_holds_at_most_flow_max_nodes(api, task, settings) -> None:
+    settings.FLOW_MAX_NODES = 5
+    answer = create(api, {"type": "list", "nodes": [recognition(task.id)] * 5})
+    assert answer.status_code == 400
+    assert "the definition has 6 nodes; at most FLOW_MAX_NODES (5)" in str(answer.json())
+    assert not Flow.objects.exists()
+    assert create(api, {"type": "list", "nodes": [recognition(task.id)] * 4}).status_code == 201
+
+
 def test_process_checks_the_request(api, task, settings) -> None:
     settings.FLOW_MAX_RECORDS = 2
     flow = create(api, recognition(task.id)).json()

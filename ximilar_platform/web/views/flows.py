@@ -26,7 +26,8 @@ EXAMPLE = {"type": "recognition", "task": "<id of a trained recognition task>", 
 
 @page
 def flows(request: HttpRequest) -> HttpResponse:
-    rows = [(flow, validation.check(flow)) for flow in Flow.objects.filter(workspace=request.workspace)]
+    lookups = validation.Lookups()  # the flows of a page share their nested flows' and tasks' rows
+    rows = [(flow, validation.check(flow, lookups)) for flow in Flow.objects.filter(workspace=request.workspace)]
     return render(request, "web/flows/list.html", {"section": "flows", "title": "Flows", "rows": rows})
 
 
