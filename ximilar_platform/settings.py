@@ -133,6 +133,10 @@ if AWS_STORAGE_BUCKET_NAME:
 
 # Request bodies carry base64 images: allow several large records per request.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 100 * 1024 * 1024)
+API_MAX_IMAGE_BODY_BYTES = env_int("API_MAX_IMAGE_BODY_BYTES", DATA_UPLOAD_MAX_MEMORY_SIZE)  # views taking images
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2 * 1024 * 1024)  # every other API body (CRUD)
+API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 32)  # arrays and objects nested in one JSON body
+CSRF_FAILURE_VIEW = "ximilar_platform.core.views.csrf_failure"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Images.
@@ -161,10 +165,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "ximilar_platform.core.api.pagination.StandardPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+    "DEFAULT_PARSER_CLASSES": [  # bounded: size per kind of endpoint, JSON depth (core.api.parsers)
+        "ximilar_platform.core.api.parsers.LimitedJSONParser",
+        "ximilar_platform.core.api.parsers.LimitedFormParser",
+        "ximilar_platform.core.api.parsers.LimitedMultiPartParser",
     ],
     "EXCEPTION_HANDLER": "ximilar_platform.core.api.exceptions.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

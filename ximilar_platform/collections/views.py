@@ -89,6 +89,8 @@ def query_vector(collection: Collection, data: Mapping) -> np.ndarray:
 class SearchView(APIView):
     """One URL per operation; every operation is a POST with a JSON body (``ping`` takes none)."""
 
+    takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
+
     def post(self, request: Request, operation: str) -> Response:
         handler: Callable | None = getattr(self, f"op_{operation}", None)
         if handler is None:

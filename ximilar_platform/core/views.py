@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import static
+from django.views.decorators.csrf import csrf_exempt
 
 from ximilar_platform.core.api.exceptions import error_body
 
@@ -30,8 +31,15 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
     return response
 
 
+@csrf_exempt  # the catch-all answers every method with JSON 404, never with the CSRF page
 def not_found(request: HttpRequest, exception: Exception | None = None, **_: object) -> JsonResponse:
     return JsonResponse(error_body("Not found.", "not_found", 404), status=404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """A session request without its CSRF token (a signed-in browser page's scripts send it)."""
+    detail = "CSRF check failed: reload the page and try again, or call the API with a token."
+    return JsonResponse(error_body(detail, "csrf_failed", 403), status=403)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:

@@ -31,6 +31,8 @@ class FlowViewSet(WorkspaceScopedViewSet):
 
 
 class ProcessView(APIView):
+    takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
+
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
         if not isinstance(request.data, Mapping):

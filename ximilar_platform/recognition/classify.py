@@ -15,6 +15,8 @@ from ximilar_platform.serving.responses import respond
 
 
 class ClassifyView(APIView):
+    takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
+
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
         read = read_prediction(request, TaskKind.RECOGNITION)

@@ -37,6 +37,7 @@ def decode_upload(data: dict) -> decoder.DecodedImage:
 
 
 class TrainingImageViewSet(WorkspaceScopedViewSet):
+    takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
     queryset = TrainingImage.objects.prefetch_related(
         Prefetch("image_labels", queryset=ImageLabel.objects.select_related("label").order_by("label__created"))
     ).order_by("-created", "id")

@@ -30,6 +30,8 @@ def rounded(vectors: Iterable[Sequence[float]]) -> list[list[float]]:
 class DescriptorView(APIView):
     """Descriptors by a task's version (``task_id``, ``version``: null is production)."""
 
+    takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
+
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
         read = read_prediction(request, TaskKind.SIMILARITY)

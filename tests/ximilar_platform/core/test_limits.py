@@ -1,0 +1,77 @@
+"""Bodies within bounds (issue 12, item 4): a size per kind of endpoint, a JSON depth, JSON answers only."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from tests.factories import image_base64
+from ximilar_platform.recognition.models import Task
+
+TASKS = "/recognition/v2/task"
+IMAGES = "/recognition/v2/training-image"
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_a_crud_body_over_its_limit_answers_413_and_stores_nothing(api, settings) -> None:
+    settings.API_MAX_BODY_BYTES = 100_000
+    big = api.post(TASKS, {"name": "x", "description": "a" * 200_000}, format="json")
+    assert big.status_code == 413 and big.json()["code"] == "payload_too_large"
+    assert big.json()["status"]["code"] == 413 and not Task.objects.exists()
+    upload = api.post(TASKS, {"name": "x", "file": SimpleUploadedFile("a.bin", b"0" * 200_000)}, format="multipart")
+    assert upload.status_code == 413 and not Task.objects.exists()
+    assert api.post(TASKS, {"name": "x", "description": "a" * 1000}, format="json").status_code == 201
+
+
+def test_image_endpoints_take_image_sized_bodies(api, settings) -> None:
+    settings.API_MAX_BODY_BYTES = 100_000
+    record = {"_base64": base64.b64encode(b"\x00" * 150_000).decode()}  # not an image: a per-record error
+    answer = api.post(
+        "/recognition/v2/classify",
+        {"task_id": "00000000-0000-0000-0000-000000000000", "records": [record]},
+        format="json",
+    )
+    assert answer.status_code != 413
+    settings.API_MAX_IMAGE_BODY_BYTES = 100_000
+    answer = api.post(IMAGES, {"base64": image_base64((1, 2, 3), (300, 300)) + "A" * 200_000}, format="json")
+    assert answer.status_code == 413
+
+
+def test_deep_json_answers_400_not_500_and_leaves_data_as_it_was(api) -> None:
+    body = '{"name": "x", "description": ' + "[" * 5000 + "]" * 5000 + "}"  # too deep for the test client to write
+    made = api.generic("POST", TASKS, body, content_type="application/json")
+    assert made.status_code == 400 and "nests deeper than 32 levels" in made.json()["detail"]
+    assert not Task.objects.exists()
+    image = api.post(IMAGES, {"base64": image_base64((9, 9, 9))}, format="json").json()
+    answer = api.put(f"{IMAGES}/{image['id']}", {"meta_data": {"a": nested(40)}}, format="json")
+    assert answer.status_code == 400
+    assert api.get(f"{IMAGES}/{image['id']}").json()["meta_data"] == {}
+    shallow = api.put(f"{IMAGES}/{image['id']}", {"meta_data": {"a": nested(20)}}, format="json")
+    assert shallow.status_code == 200
+    deep_filter = {"$and": [{"$and": [{"$and": [{"x": 1}]}]}]}
+    for _ in range(20):
+        deep_filter = {"$and": [deep_filter]}
+    search = api.post(
+        "/similarity/custom/v2/visualKNN", {"filter": deep_filter, "k": 1}, format="json", HTTP_COLLECTION_ID="x"
+    )
+    assert search.status_code == 400
+    raw = api.generic("POST", TASKS, "[" * 100_000 + "]" * 100_000, content_type="application/json")
+    assert raw.status_code == 400 and raw["Content-Type"] == "application/json"
+
+
+def test_every_answer_is_json_even_without_a_csrf_cookie(alice) -> None:
+    strict = APIClient(enforce_csrf_checks=True)
+    strict.credentials(HTTP_AUTHORIZATION=f"Token {alice.token}")
+    for method in ("delete", "post", "put"):
+        answer = getattr(strict, method)(f"{IMAGES}/not-a-uuid")
+        assert answer.status_code == 404 and answer.json()["code"] == "not_found", (method, answer.content[:200])
+    assert json.loads(strict.delete("/no/such/route").content)["status"]["code"] == 404

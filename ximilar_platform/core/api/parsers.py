@@ -1,0 +1,86 @@
+"""Request bodies within bounds: a size per kind of endpoint and a nesting depth, refused in the error shape.
+
+CRUD bodies are small (``API_MAX_BODY_BYTES``); views that take images set ``takes_images = True`` and
+get ``API_MAX_IMAGE_BODY_BYTES``. The size is checked from ``Content-Length`` before anything is read
+and again while reading (a body without a length is read up to the limit and no further). JSON
+deeper than ``API_MAX_JSON_DEPTH`` answers 400 before any code walks it, so no serializer, filter or
+meta_data store recurses into a hostile document.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+
+from ximilar_platform.core.api.exceptions import PayloadTooLarge
+
+
+def body_limit(parser_context: Mapping[str, Any] | None) -> int:
+    view = (parser_context or {}).get("view")
+    return settings.API_MAX_IMAGE_BODY_BYTES if getattr(view, "takes_images", False) else settings.API_MAX_BODY_BYTES
+
+
+def refuse_large(parser_context: Mapping[str, Any] | None, limit: int) -> None:
+    request = (parser_context or {}).get("request")
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+    except ValueError as error:
+        raise ParseError("Content-Length is not a number.") from error
+    if length > limit:
+        raise PayloadTooLarge(f"The request body is {length} bytes; this endpoint takes at most {limit}.")
+
+
+def read_within(stream: Any, limit: int) -> bytes:
+    data = stream.read(limit + 1) if stream is not None else b""
+    if len(data) > limit:
+        raise PayloadTooLarge(f"The request body is larger than this endpoint takes ({limit} bytes).")
+    return data
+
+
+def refuse_deep(value: Any, limit: int) -> None:
+    """Walk without recursion; raise as soon as a branch is deeper than ``limit`` arrays or objects."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            raise ParseError(f"The JSON body nests deeper than {limit} levels.")
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
+class LimitedJSONParser(JSONParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+        limit = body_limit(parser_context)
+        refuse_large(parser_context, limit)
+        data = read_within(stream, limit)
+        try:
+            parsed = super().parse(io.BytesIO(data), media_type, parser_context)
+        except RecursionError as error:  # the decoder's own stack, before our walk could look
+            raise ParseError(f"The JSON body nests deeper than {settings.API_MAX_JSON_DEPTH} levels.") from error
+        refuse_deep(parsed, settings.API_MAX_JSON_DEPTH)
+        return parsed
+
+
+class LimitedFormParser(FormParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+        limit = body_limit(parser_context)
+        refuse_large(parser_context, limit)
+        return super().parse(io.BytesIO(read_within(stream, limit)), media_type, parser_context)
+
+
+class LimitedMultiPartParser(MultiPartParser):
+    """Checked from Content-Length, which Django's multipart reader needs anyway, before a byte is spooled."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+        refuse_large(parser_context, body_limit(parser_context))
+        return super().parse(stream, media_type, parser_context)
