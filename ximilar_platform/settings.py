@@ -277,4 +277,6 @@ MAX_RECORDS = env_int("MAX_RECORDS", 10)
 FLOW_MAX_RECORDS = env_int("FLOW_MAX_RECORDS", MAX_RECORDS)
 FLOW_MAX_DEPTH = env_int("FLOW_MAX_DEPTH", 8)
 FLOW_MAX_NODES = env_int("FLOW_MAX_NODES", 100)  # nodes one definition may hold
+FLOW_MAX_OBJECTS = env_int("FLOW_MAX_OBJECTS", 50)  # objects per image an object selector runs its node on
+FLOW_MAX_CROPS = env_int("FLOW_MAX_CROPS", 500)  # object crops one process request makes, all levels together
 FLOW_MAX_EXPANDED_NODES = env_int("FLOW_MAX_EXPANDED_NODES", 1000)  # nodes one check walks, nested flows included

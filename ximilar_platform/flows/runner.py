@@ -140,12 +140,28 @@ def _object_selector(plan: Plan, node: dict[str, Any], path: str, targets: list[
     crops = []
     for target, objects in zip(targets, found, strict=True):
         kept = [obj for obj in objects if node["labels"] is None or {obj["name"], obj["id"]} & set(node["labels"])]
+        kept.sort(key=lambda obj: -obj["prob"])
         target.fields[node["output_name"]] = kept
-        for obj in kept:
+        for rank, obj in enumerate(kept):
             crop = _crop(target.image, obj["bound_box"])
             if crop is None:
                 _fail(obj, f"{path}.node", 400, f"The object is smaller than {MIN_CROP_SIDE} px.")
+            elif rank >= settings.FLOW_MAX_OBJECTS:  # the best ones run; a flood of weak boxes does not
+                _fail(
+                    obj,
+                    f"{path}.node",
+                    413,
+                    f"Not run: only the best FLOW_MAX_OBJECTS ({settings.FLOW_MAX_OBJECTS}) objects of an image go on.",
+                )
+            elif plan.crops >= settings.FLOW_MAX_CROPS:
+                _fail(
+                    obj,
+                    f"{path}.node",
+                    413,
+                    f"Not run: the request reached FLOW_MAX_CROPS ({settings.FLOW_MAX_CROPS}) object crops.",
+                )
             else:
+                plan.crops += 1
                 crops.append(Target(crop, obj))
     _run(plan, node["node"], f"{path}.node", crops)
 

@@ -36,6 +36,7 @@ class Plan:
     problems: list[str] = field(default_factory=list)
     models: dict[str, Resolved] = field(default_factory=dict)
     nested: dict[str, dict[str, Any]] = field(default_factory=dict)
+    crops: int = 0  # object crops made so far by the request running this plan (FLOW_MAX_CROPS)
 
     @property
     def valid(self) -> bool:

@@ -236,6 +236,36 @@ def test_objects_too_small_to_crop_fail_alone(alice, models, monkeypatch) -> Non
     )
 
 
+def test_object_selectors_run_on_a_bounded_number_of_objects_and_crops(alice, models, settings) -> None:
+    """keep_prob 0 lets a detector return hundreds of boxes; two nested selectors multiplied them (issue 12)."""
+    flow = make_flow(
+        alice,
+        {
+            "type": "object_selector",
+            "task": str(models.shapes.id),
+            "keep_prob": 0,
+            "node": {"type": "object_selector", "task": str(models.shapes.id), "keep_prob": 0, "node": colours(models)},
+        },
+    )
+    settings.FLOW_MAX_OBJECTS, settings.FLOW_MAX_CROPS = 3, 7
+    records = process(alice, flow, shape_records(2))["records"]
+    outer = [obj for record in records for obj in record["_objects"]]
+    assert len(outer) > 6, "keep_prob 0 keeps many weak boxes"
+    ran = [obj for obj in outer if "_objects" in obj]
+    inner = [inner for obj in ran for inner in obj["_objects"]]
+    coloured = [obj for obj in inner if "colour" in obj]
+    assert len(ran) == 6, "the best 3 objects of each of the 2 images"
+    assert len(ran) + len(coloured) == 7, "every crop of the request, at both levels, counts against FLOW_MAX_CROPS"
+    skipped = [obj for obj in outer if "_objects" not in obj]
+    assert all(
+        obj["_errors"][0]["code"] == 413 and "FLOW_MAX_OBJECTS (3)" in obj["_errors"][0]["text"] for obj in skipped
+    )
+    assert any("FLOW_MAX_CROPS (7)" in obj["_errors"][0]["text"] for obj in inner if "colour" not in obj)
+    for record in records:  # within an image, the objects that ran are the most probable ones
+        probs = [obj["prob"] for obj in record["_objects"]]
+        assert probs == sorted(probs, reverse=True)
+
+
 def test_a_node_runs_its_pinned_version_else_production_at_call_time(
     alice, models, colour_model, tmp_path, monkeypatch
 ) -> None:
