@@ -214,11 +214,12 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode == "P" or (img.mode in ("RGB", "L", "1") and "transparency" in img.info):
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     elif img.mode.startswith("I") or img.mode == "F":
-        # scale into 0..255 ourselves: Pillow's convert clips, so 16-bit images would turn white
-        values = np.nan_to_num(np.asarray(img, dtype=np.float64))
+        # scale into 0..255 ourselves: Pillow's convert clips, so 16-bit images would turn white.
+        # 16-bit stays integer (2 bytes a pixel); others go through float32, never float64 (8 bytes)
         if img.mode.startswith("I;16"):
-            values = values / 257.0
-        elif values.size and (values.min() < 0 or values.max() > 255) and np.ptp(values) > 0:
+            return Image.fromarray(((np.asarray(img).astype(np.uint32) + 128) // 257).astype(np.uint8)).convert("RGB")
+        values = np.nan_to_num(np.asarray(img, dtype=np.float32))
+        if values.size and (values.min() < 0 or values.max() > 255) and np.ptp(values) > 0:
             values = (values - values.min()) * (255.0 / np.ptp(values))
         elif img.mode == "F" and values.size and values.max() <= 1.0:
             values = values * 255.0

@@ -141,7 +141,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Images.
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 20 * 1024 * 1024)
-IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 80_000_000)
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 50_000_000)  # a 48 MP phone photo fits; models see far less
+REQUEST_MAX_PIXELS = env_int("REQUEST_MAX_PIXELS", 200_000_000)  # the decoded images of one request together
 TRAINING_IMAGE_MAX_SIDE = env_int("TRAINING_IMAGE_MAX_SIDE", 1024)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 256)
 URL_FETCH_TIMEOUT = env_float("URL_FETCH_TIMEOUT", 10.0)
@@ -262,6 +263,8 @@ SEARCH_HNSW_THRESHOLD = env_int("SEARCH_HNSW_THRESHOLD", 50_000)
 SEARCH_INDEX_CACHE_SIZE = env_int("SEARCH_INDEX_CACHE_SIZE", 16)  # collection indexes kept per API process (LRU)
 SEARCH_MAX_K = env_int("SEARCH_MAX_K", 1000)  # k, count and records to rank per request
 SEARCH_MAX_INSERT = env_int("SEARCH_MAX_INSERT", 1000)  # records per insert, update, get or delete
+SEARCH_MAX_IMAGE_RECORDS = env_int("SEARCH_MAX_IMAGE_RECORDS", 100)  # records with an image per insert
+SEARCH_EMBED_BATCH = env_int("SEARCH_EMBED_BATCH", 32)  # images embedded per forward pass of an insert
 # A copy of every inserted image (longest side at most this, JPEG) lets a collection move to another
 # embedder; 0 keeps none (such collections cannot be re-embedded).
 SEARCH_KEPT_IMAGE_SIDE = env_int("SEARCH_KEPT_IMAGE_SIDE", 512)

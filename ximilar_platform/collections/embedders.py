@@ -42,7 +42,10 @@ def pin_embedder(collection: Collection) -> None:
 
 
 def embed(collection: Collection, images: Sequence) -> np.ndarray:
-    return embed_with(embedder_version(collection), images)
+    """In chunks of ``SEARCH_EMBED_BATCH``: a model's activations grow with the batch, the images do not."""
+    version, size = embedder_version(collection), settings.SEARCH_EMBED_BATCH
+    chunks = [embed_with(version, images[start : start + size]) for start in range(0, len(images), size)]
+    return np.concatenate(chunks) if chunks else np.zeros((0, collection.dimension or 0), dtype=np.float32)
 
 
 def embed_with(version: ModelVersion | None, images: Sequence) -> np.ndarray:

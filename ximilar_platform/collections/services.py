@@ -115,6 +115,7 @@ def insert_records(collection: Collection, records: list) -> Insert:
         moving = collection.reembeddings.filter(state__in=Reembedding.ACTIVE).exists()
         done, vectors, fields, images = Insert(), [], [], []
         to_embed: list[tuple[str, DecodedImage, dict]] = []
+        pixels_left = settings.REQUEST_MAX_PIXELS  # the decoded images of one insert, together
         for record in records:
             try:
                 key = record_key(record)
@@ -130,10 +131,17 @@ def insert_records(collection: Collection, records: list) -> Insert:
             except ValueError as error:
                 done.skipped.append(skipped(record, 400, str(error)))
                 continue
-            decoded = decode_or_error(record)
+            if len(to_embed) >= settings.SEARCH_MAX_IMAGE_RECORDS:
+                message = (
+                    f"At most SEARCH_MAX_IMAGE_RECORDS ({settings.SEARCH_MAX_IMAGE_RECORDS}) image records per insert."
+                )
+                done.skipped.append(skipped(record, 413, message))
+                continue
+            decoded = decode_or_error(record, max_pixels=pixels_left)
             if isinstance(decoded, InvalidImage):
                 done.skipped.append(skipped(record, decoded.status, decoded.message))
             else:
+                pixels_left -= decoded.image.width * decoded.image.height
                 to_embed.append((key, decoded, record))
         try:
             if to_embed:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -82,14 +82,35 @@ def parse_records(data: Any, *, max_records: int) -> list[dict[str, Any]]:
 
 
 def decode_records(records: list[dict[str, Any]]) -> list[DecodedImage | InvalidImage]:
-    """Each record's image, decoded under the configured size limits and URL policy, or its error."""
-    return [decode_or_error(record) for record in records]
+    """Each record's image, decoded under the configured size limits and URL policy, or its error.
+
+    The request's images together hold at most ``REQUEST_MAX_PIXELS``: each record may use what the
+    ones before it left (checked from the image header, before its pixels are decoded).
+    """
+    left = settings.REQUEST_MAX_PIXELS
+    decoded: list[DecodedImage | InvalidImage] = []
+    for record in records:
+        found = decode_or_error(record, max_pixels=left)
+        if isinstance(found, DecodedImage):
+            left -= found.image.width * found.image.height
+        decoded.append(found)
+    return decoded
 
 
-def decode_or_error(record: dict[str, Any]) -> DecodedImage | InvalidImage:
+def decode_or_error(record: dict[str, Any], max_pixels: int | None = None) -> DecodedImage | InvalidImage:
+    """The record's image, or its error; ``max_pixels`` (what a request has left) tightens the image limit."""
+    limits = image_limits()
+    if max_pixels is not None and max_pixels < limits.max_pixels:
+        limits = replace(limits, max_pixels=max(max_pixels, 0))
     try:
-        return decode_record(record, image_limits(), url_policy())
+        return decode_record(record, limits, url_policy())
     except InvalidImage as error:
+        if error.status == 413 and limits.max_pixels < settings.IMAGE_MAX_PIXELS:
+            return InvalidImage(
+                f"The request's images together hold more than REQUEST_MAX_PIXELS ({settings.REQUEST_MAX_PIXELS}) "
+                "pixels; send fewer or smaller images per request.",
+                status=413,
+            )
         return error
 
 

@@ -75,3 +75,25 @@ def test_every_answer_is_json_even_without_a_csrf_cookie(alice) -> None:
         answer = getattr(strict, method)(f"{IMAGES}/not-a-uuid")
         assert answer.status_code == 404 and answer.json()["code"] == "not_found", (method, answer.content[:200])
     assert json.loads(strict.delete("/no/such/route").content)["status"]["code"] == 404
+
+
+def test_the_images_of_one_request_share_a_pixel_budget(settings) -> None:
+    from ximilar_platform.serving.requests import decode_records
+
+    settings.REQUEST_MAX_PIXELS = 25_000
+    records = [{"_base64": image_base64((10 * i, 0, 0), (100, 100))} for i in range(3)]
+    decoded = decode_records(records)
+    assert [getattr(item, "status", 200) for item in decoded] == [200, 200, 413]
+    assert "REQUEST_MAX_PIXELS (25000)" in decoded[2].message
+    settings.IMAGE_MAX_PIXELS = 5_000  # a single image over its own limit says so, not the request's
+    assert "more than the limit of 5000" in decode_records(records[:1])[0].message
+
+
+def test_an_insert_embeds_at_most_search_max_image_records(api, settings) -> None:
+    settings.SEARCH_MAX_IMAGE_RECORDS = 2
+    records = [{"_id": str(i), "_base64": image_base64((40 * i, 90, 10), (64, 64))} for i in range(3)]
+    answer = api.post(
+        "/similarity/custom/v2/insert", {"records": records}, format="json", HTTP_COLLECTION_ID="limits"
+    ).json()
+    assert [record["_id"] for record in answer["records"]] == ["0", "1"]
+    assert [(s["_id"], s["_reason"]["status"]["code"]) for s in answer["skipped_records"]] == [("2", 413)]
