@@ -223,7 +223,7 @@ LOGGING = {
 
 # `manage.py serve` (what `make run` starts): the API server and a worker together.
 PORT = env_int("PORT", 8000)
-BIND_ADDRESSES = env_list("BIND_ADDRESSES", ["0.0.0.0", "[::1]"])  # IPv4 everywhere, IPv6 loopback
+BIND_ADDRESSES = env_list("BIND_ADDRESSES", ["127.0.0.1", "[::1]"])  # loopback only; 0.0.0.0 to serve others
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2)
 WEB_THREADS = env_int("WEB_THREADS", 4)
 WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.accounts.models import ApiToken, Workspace
@@ -20,10 +20,16 @@ def create_api_user(*, username: str, email: str = "") -> tuple[AbstractBaseUser
 
 
 def ensure_default_workspace(*, user: AbstractBaseUser) -> Workspace:
+    """The user's default workspace, made on first use; two first requests at once make one."""
     workspace = Workspace.objects.filter(owner=user, is_default=True).first()
-    if workspace is None:
-        workspace = Workspace.objects.create(name="Default", owner=user, is_default=True)
-        workspace.members.add(user)
+    if workspace is not None:
+        return workspace
+    try:
+        with transaction.atomic():  # the one-default-per-owner constraint decides a race
+            workspace = Workspace.objects.create(name="Default", owner=user, is_default=True)
+            workspace.members.add(user)
+    except IntegrityError:
+        workspace = Workspace.objects.get(owner=user, is_default=True)
     return workspace
 
 

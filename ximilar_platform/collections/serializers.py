@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from ximilar_platform.collections import reembedding
 from ximilar_platform.collections.models import Collection, Reembedding
+from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.similarity.models import SimilarityTask
 
 
@@ -17,6 +18,9 @@ class ReembeddingSerializer(serializers.ModelSerializer):
         fields = ["id", "state", "task", "version", "done", "total", "error", "created", "started", "finished"]
 
 
+TASK_NOT_FOUND = "Similarity task {pk_value} not found in the collection's workspace."
+
+
 class CollectionSerializer(serializers.ModelSerializer):
     """A search collection; ``key`` is the ``collection-id`` header value that selects it.
 
@@ -24,7 +28,12 @@ class CollectionSerializer(serializers.ModelSerializer):
     at once: a re-embedding starts, reported under ``reembedding``, and switches when done.
     """
 
-    task = serializers.PrimaryKeyRelatedField(queryset=SimilarityTask.objects.all(), allow_null=True, required=False)
+    task = serializers.PrimaryKeyRelatedField(
+        queryset=SimilarityTask.objects.all(),
+        allow_null=True,
+        required=False,
+        error_messages={"does_not_exist": TASK_NOT_FOUND},
+    )
     records_count = serializers.SerializerMethodField()
     reembedding = serializers.SerializerMethodField()
 
@@ -52,11 +61,21 @@ class CollectionSerializer(serializers.ModelSerializer):
         job = reembedding.latest(collection)
         return ReembeddingSerializer(job).data if job else None
 
+    def workspace(self) -> Any:
+        return self.instance.workspace if self.instance else self.context["request"].workspace
+
     def validate_task(self, task: SimilarityTask | None) -> SimilarityTask | None:
-        workspace = self.instance.workspace if self.instance else self.context["request"].workspace
-        if task is not None and task.workspace_id != workspace.id:
-            raise serializers.ValidationError("The similarity task must be in the collection's workspace.")
+        if task is not None and task.workspace_id != self.workspace().id:  # reads exactly like a missing one
+            raise serializers.ValidationError(TASK_NOT_FOUND.format(pk_value=task.pk))
         return task
+
+    def validate_key(self, key: str) -> str:
+        others = Collection.objects.filter(workspace=self.workspace(), key=key)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise Conflict(f"A collection with the key '{key}' already exists in this workspace.")
+        return key
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """A new embedder for a collection with records is kept aside in ``move_to`` for a re-embedding."""

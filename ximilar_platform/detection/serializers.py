@@ -116,6 +116,8 @@ class DetectionObjectSerializer(serializers.ModelSerializer):
                 raise NotFound("Training image not found.")
         if not isinstance(label, DetectionLabel):
             label = get_in_workspace(DetectionLabel, label, workspace_id=image.workspace_id, field="detection_label")
+        if label.workspace_id != image.workspace_id:  # an object moved to another workspace's image
+            raise NotFound("Detection label not found in the image's workspace.")
         attrs["image"], attrs["detection_label"] = image, label
         if "data" in attrs or self.instance is None:
             attrs["data"] = services.parse_box(attrs.get("data"), image)

@@ -92,6 +92,7 @@ class UploadSerializer(serializers.Serializer):
     noresize = serializers.BooleanField(required=False, default=False)
     test_image = serializers.BooleanField(required=False, default=False)
     real = serializers.BooleanField(required=False, default=False)
+    labels = serializers.ListField(child=serializers.JSONField(), required=False, max_length=100)
 
     def validate_meta_data(self, value: Any) -> dict[str, Any]:
         return parse_meta_data(value)

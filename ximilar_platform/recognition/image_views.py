@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Prefetch
 from rest_framework import status
 from rest_framework.decorators import action
@@ -10,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inference import images as decoder
-from ximilar_platform.core.api.lookups import parse_uuid_list
+from ximilar_platform.core.api.lookups import get_many_in_workspace, parse_uuid_list
 from ximilar_platform.core.api.relations import relation_action
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.images import services, storage
@@ -54,9 +55,18 @@ class TrainingImageViewSet(WorkspaceScopedViewSet):
             test_image=values["test_image"],
             real=values["real"],
         )
-        image = services.ingest_training_image(
-            workspace=request.workspace, decoded=decode_upload(values), options=options
-        )
+        labels = []  # labels by id in the upload itself, checked before anything is stored
+        if values.get("labels"):
+            labels = get_many_in_workspace(
+                Label, values["labels"], workspace_id=request.workspace.id, field="labels", limit=100
+            )
+        with transaction.atomic():
+            image = services.ingest_training_image(
+                workspace=request.workspace, decoded=decode_upload(values), options=options
+            )
+            for label in labels:
+                image_labels.add_label_to_image(image=image, label=label)
+        image = self.get_queryset().get(pk=image.pk)
         return Response(self.get_serializer(image).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: TrainingImage) -> None:

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db.models.signals import post_delete
 
 from ximilar_platform.core.models import TrainableTask
+from ximilar_platform.training_jobs.cleanup import forget_task
 
 if TYPE_CHECKING:
     from training.spec import Progress, TrainingResult
@@ -61,6 +63,7 @@ DEPLOY_LISTENERS: dict[str, list[Callable[[Any], None]]] = {}
 
 def register_adapter(kind: str, adapter: TrainingAdapter) -> None:
     ADAPTERS[kind] = adapter
+    post_delete.connect(forget_task, sender=adapter.task_model, dispatch_uid=f"forget-{kind}-task")
 
 
 def adapter_for(kind: str) -> TrainingAdapter:
