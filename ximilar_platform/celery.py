@@ -27,19 +27,19 @@ def _create_broker_folders(sender: Celery, **_: object) -> None:
 
 
 def _sweep() -> None:
-    from ximilar_platform.core.jobs import fail_stale_jobs
+    from ximilar_platform.core.jobs import sweep_jobs
 
     try:
-        failed = fail_stale_jobs()
+        changed = sweep_jobs()
     except Exception:  # a database hiccup must not stop the worker; the next sweep retries
         logger.exception("Sweep of stale jobs failed")
         return
-    if failed:
-        logger.warning("Failed %d jobs whose worker stopped responding", failed)
+    if changed:
+        logger.warning("Retried, re-sent or failed %d jobs no worker was moving", changed)
 
 
 class StaleJobSweep(bootsteps.StartStopStep):
-    """Every worker fails, every ``JOB_SWEEP_SECONDS``, running jobs whose worker died (at start too).
+    """Every worker sweeps, every ``JOB_SWEEP_SECONDS`` (at start too), the jobs no worker is moving.
 
     Conditional updates make concurrent sweeps of several workers harmless, and no extra
     process (Celery beat) has to be deployed for it.

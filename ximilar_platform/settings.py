@@ -243,6 +243,10 @@ TRAINING_HEARTBEAT_SECONDS = env_float("TRAINING_HEARTBEAT_SECONDS", 10)
 # sweep every worker runs every JOB_SWEEP_SECONDS.
 TRAINING_STALE_AFTER = env_float("TRAINING_STALE_AFTER", 300)
 JOB_SWEEP_SECONDS = env_float("JOB_SWEEP_SECONDS", 60)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 2)  # runs of a job whose worker died, the first included
+JOB_PROGRESS_TIMEOUT = env_float("JOB_PROGRESS_TIMEOUT", 7200)  # a running job silent this long is hung; 0: never
+JOB_RESEND_AFTER = env_float("JOB_RESEND_AFTER", 900)  # a pending job no worker took is sent again after this
+JOB_MAX_SENDS = env_int("JOB_MAX_SENDS", 3)  # then it fails, saying no worker took it
 TORCH_THREADS = env_int("TORCH_THREADS", 0) or None
 
 # Detection training (same queue and job lifecycle as recognition).

@@ -34,6 +34,18 @@ def read_line_starting(process: subprocess.Popen, prefix: str, lines: list[str])
             return line.removeprefix(prefix).strip()
 
 
+def celery_child(parent: int) -> int | None:
+    """The pid of serve's worker process (its direct child running celery), if one runs."""
+    for pid in subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout.split():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except FileNotFoundError:  # it exited since pgrep saw it
+            continue
+        if "celery" in command:
+            return int(pid)
+    return None
+
+
 def test_serve_prints_token_and_runs_api_and_worker_until_interrupted(tmp_path: Path) -> None:
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "MEDIA_ROOT"}}
@@ -56,7 +68,7 @@ def test_serve_prints_token_and_runs_api_and_worker_until_interrupted(tmp_path: 
         assert web_line.startswith(f"http://localhost:{port}/app/ (user demo, password ")
         password = web_line.rsplit(" ", 1)[1].rstrip(")")
         endpoint = f"http://localhost:{port}/"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 requests.get(endpoint, timeout=2)
@@ -84,6 +96,22 @@ def test_serve_prints_token_and_runs_api_and_worker_until_interrupted(tmp_path: 
             timeout=10,
         )
         assert signed_in.url == endpoint + "app/" and "served" in signed_in.text  # the dashboard lists the task
+
+        # a killed worker is started again, and the API never stops answering meanwhile (issue 12)
+        worker = celery_child(process.pid)
+        os.kill(worker, signal.SIGKILL)
+        while time.monotonic() < deadline and celery_child(process.pid) in (None, worker):
+            assert requests.get(endpoint, timeout=5).status_code == 200
+            time.sleep(0.3)
+        assert celery_child(process.pid) not in (None, worker), "serve did not start a new worker"
+        (image,), _ = client.upload_images(
+            [{"_base64": base64.b64encode(image_bytes(color=(1, 2, 3))), "noresize": True}]
+        )
+        stored = [path for path in (tmp_path / "data" / "media").rglob("*.*")]
+        client.remove_image(image.id)
+        while any(path.exists() for path in stored) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert not any(path.exists() for path in stored), "the new worker did not run the deletion job"
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)

@@ -66,6 +66,7 @@ def run_suggestions(*, job_id: str) -> None:
     run = SuggestionRun.objects.select_related("version").filter(pk=job_id).first()
     if run is None or not run.start(worker=socket.gethostname()):
         return
+    run.report(done=0)  # a retried run starts over
     model = Task if run.task_kind == TaskKind.RECOGNITION else DetectionTask
     try:
         task = model.objects.get(id=run.task_id)

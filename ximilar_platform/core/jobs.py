@@ -1,9 +1,13 @@
-"""One lifecycle for every background job: training runs, collection re-embeddings.
+"""One lifecycle for every background job: training runs, collection re-embeddings, suggestion runs.
 
 pending -> running -> succeeded | failed | cancelled. A worker claims a job with a conditional UPDATE, so a
 redelivered message (``acks_late``) never runs it twice. A running job's ``heartbeat`` is touched
-from a thread (`Heartbeat`); every worker sweeps on a timer (`ximilar_platform.celery`) and fails
-running jobs whose heartbeat stopped, because their worker was killed or its machine lost.
+from a thread (`Heartbeat`) and ``progressed`` by each progress report. Every worker sweeps on a
+timer (`ximilar_platform.celery`, `sweep_jobs`): a running job whose heartbeat stopped (its worker
+was killed or its machine lost) goes back to pending and is sent again, up to ``JOB_MAX_ATTEMPTS``
+runs, then fails; a running job that beats but reports no progress for ``JOB_PROGRESS_TIMEOUT``
+fails as hung; a pending job no worker took within ``JOB_RESEND_AFTER`` (its message lost, e.g. a
+broker restarted without its data) is sent again, up to ``JOB_MAX_SENDS`` times, then fails.
 
 Each app says how its jobs run by registering a runner in ``AppConfig.ready``; the one Celery
 function here looks the runner up, so no module of this layer names an app above it.
@@ -33,7 +37,11 @@ def register_runner(kind: str, run: Callable[..., None]) -> None:
     RUNNERS[kind] = run
 
 
-@shared_task(acks_late=True)
+@shared_task(
+    acks_late=True,
+    soft_time_limit=settings.TRAINING_TIME_LIMIT,  # the job fails with the limit in its error
+    time_limit=settings.TRAINING_TIME_LIMIT + 120,  # then the worker process is replaced
+)
 def run_job(kind: str, job_id: str) -> None:
     RUNNERS[kind](job_id=job_id)
 
@@ -59,6 +67,10 @@ class Job(models.Model):
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
+    progressed = models.DateTimeField(null=True, blank=True, help_text="The last progress report.")
+    attempt = models.PositiveSmallIntegerField(default=0, help_text="Runs started, retries included.")
+    sends = models.PositiveSmallIntegerField(default=0, help_text="Messages sent to the queue.")
+    sent = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -75,6 +87,7 @@ class Job(models.Model):
 
     def _send(self) -> None:
         """When the broker cannot take the message, fail the job rather than leave it pending forever."""
+        self._update(sends=models.F("sends") + 1, sent=timezone.now())
         try:
             run_job.apply_async((self.runner, str(self.pk)), queue=settings.TRAINING_QUEUE)
         except Exception as error:  # kombu raises its own and socket errors once its retries are spent
@@ -85,7 +98,13 @@ class Job(models.Model):
         """Claim a pending job; False when it is not pending (a redelivered message does nothing)."""
         now = timezone.now()
         claimed = self._update(
-            (self.State.PENDING,), state=self.State.RUNNING, started=now, heartbeat=now, worker=worker
+            (self.State.PENDING,),
+            state=self.State.RUNNING,
+            started=now,
+            heartbeat=now,
+            progressed=now,
+            worker=worker,
+            attempt=models.F("attempt") + 1,
         )
         if claimed:
             self.refresh_from_db()
@@ -93,7 +112,8 @@ class Job(models.Model):
 
     def report(self, **fields: Any) -> bool:
         """Progress of a running job (a heartbeat too); False when it no longer runs (cancelled, failed)."""
-        return self._update((self.State.RUNNING,), heartbeat=timezone.now(), **fields)
+        now = timezone.now()
+        return self._update((self.State.RUNNING,), heartbeat=now, progressed=now, **fields)
 
     def beat(self) -> None:
         try:
@@ -127,6 +147,19 @@ class Job(models.Model):
         self.refresh_from_db()
         return cancelled
 
+    def retry(self, reason: str) -> bool:
+        """Put a running job whose worker was lost back in the queue, its half-done work undone."""
+        with transaction.atomic():
+            again = self._update(
+                (self.State.RUNNING,), state=self.State.PENDING, worker="", heartbeat=None, error=reason[:10000]
+            )
+            if again:
+                self.discard_partial_work()
+        if again:
+            self.refresh_from_db()
+            transaction.on_commit(self._send)
+        return again
+
     def discard_partial_work(self) -> None:
         """What a failed run leaves half written, undone in the transaction that fails it."""
 
@@ -137,10 +170,41 @@ class Job(models.Model):
         jobs = cls._default_manager.all() if jobs is None else jobs
         return sum(job.fail(cls.lost_worker) for job in jobs.filter(state=cls.State.RUNNING, heartbeat__lt=cutoff))
 
+    @classmethod
+    def recover(cls) -> int:
+        """The sweep for this kind of job (see the module's docstring); how many jobs it changed."""
+        now, changed = timezone.now(), 0
+        running = cls._default_manager.filter(state=cls.State.RUNNING)
+        for job in running.filter(heartbeat__lt=now - timedelta(seconds=settings.TRAINING_STALE_AFTER)):
+            if job.attempt < settings.JOB_MAX_ATTEMPTS:
+                changed += job.retry(
+                    f"{cls.lost_worker} Retrying (run {job.attempt + 1} of {settings.JOB_MAX_ATTEMPTS})."
+                )
+            else:
+                changed += job.fail(f"{cls.lost_worker} Gave up after {job.attempt} runs.")
+        if settings.JOB_PROGRESS_TIMEOUT:
+            hung = running.filter(progressed__lt=now - timedelta(seconds=settings.JOB_PROGRESS_TIMEOUT))
+            for job in hung:
+                changed += job.fail(
+                    f"The {cls.noun} reported no progress for {settings.JOB_PROGRESS_TIMEOUT:g} s (hung); stopped."
+                )
+        cutoff = now - timedelta(seconds=settings.JOB_RESEND_AFTER)
+        waiting = cls._default_manager.filter(state=cls.State.PENDING)
+        for job in waiting.filter(models.Q(sent__lt=cutoff) | models.Q(sent__isnull=True, created__lt=cutoff)):
+            if job.sends < settings.JOB_MAX_SENDS:
+                job._send()
+            else:
+                job.fail(
+                    f"No worker took the {cls.noun} after {job.sends} sends: is a worker consuming the "
+                    f"'{settings.TRAINING_QUEUE}' queue?"
+                )
+            changed += 1
+        return changed
 
-def fail_stale_jobs() -> int:
-    """The sweep: fail every running job, of any kind, whose worker stopped responding."""
-    return sum(model.fail_stale() for model in apps.get_models() if issubclass(model, Job))
+
+def sweep_jobs() -> int:
+    """Every worker's sweep: retry, fail or re-send the jobs, of any kind, that no worker is moving."""
+    return sum(model.recover() for model in apps.get_models() if issubclass(model, Job))
 
 
 class Heartbeat:

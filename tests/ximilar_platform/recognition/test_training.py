@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import colour_image_base64
-from ximilar_platform.core.jobs import fail_stale_jobs
+from ximilar_platform.core.jobs import sweep_jobs
 from ximilar_platform.training_jobs import runner
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
 
@@ -219,23 +219,25 @@ def test_a_redelivered_job_message_does_not_train_twice(api, django_capture_on_c
     assert ModelVersion.objects.count() == 1
 
 
-def test_the_sweep_fails_a_job_whose_worker_died(api, alice, settings) -> None:
+def test_the_sweep_fails_a_job_whose_worker_died_on_its_last_attempt(api, alice, settings) -> None:
     task, _ = make_task(api, "multi_class", {"red": "red", "blue": "blue"}, per_label=4)
     job = TrainingJob.objects.create(
         workspace=alice.workspace,
         task_id=task["id"],
         state="running",
+        attempt=settings.JOB_MAX_ATTEMPTS,
         heartbeat=timezone.now() - timedelta(seconds=settings.TRAINING_STALE_AFTER + 1),
     )
     alive = TrainingJob.objects.create(
         workspace=alice.workspace, task_id=uuid.uuid4(), state="running", heartbeat=timezone.now()
     )
     assert api.get(f"{TASKS}/{task['id']}").json()["last_train_status"] == "IN_TRAINING"  # reads change nothing
-    assert fail_stale_jobs() == 1
+    assert sweep_jobs() == 1
     assert api.get(f"{TASKS}/{task['id']}").json()["last_train_status"] == "FAILED"
     job.refresh_from_db()
     alive.refresh_from_db()
-    assert job.state == "failed" and "stopped responding" in job.error and alive.state == "running"
+    assert job.state == "failed" and "stopped responding" in job.error and "Gave up after 2 runs" in job.error
+    assert alive.state == "running"
     assert api.post(f"{TASKS}/{task['id']}/train").status_code == 202
 
 

@@ -1,7 +1,8 @@
 """``manage.py serve``: print the demo token, then run the API server and a Celery worker.
 
-Both run in the foreground as child processes; Ctrl-C (or SIGTERM) stops both, and if
-either exits the other is stopped too, so nothing is left running half-alive.
+Both run in the foreground as child processes; Ctrl-C (or SIGTERM) stops both. If either dies it
+is started again (a killed worker's job is retried by the sweep of the new one); one that keeps
+dying at once stops both, so nothing is left running half-alive.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from ximilar_platform.accounts.demo import ensure_demo_password, ensure_demo_token
+
+CRASH_LOOP_SECONDS = 10  # a child that exits this soon after its start died at once
+CRASH_LOOP_RESTARTS = 5  # that many times in a row: stop rather than restart forever
 
 
 class Command(BaseCommand):
@@ -33,7 +37,10 @@ class Command(BaseCommand):
             f"Web app: http://localhost:{settings.PORT}/app/ (user {settings.DEMO_USERNAME}, password {password})"
         )
         self.stdout.flush()
-        children = [subprocess.Popen(command) for command in (self.server_command(), self.worker_command())]
+        commands = [self.server_command(), self.worker_command()]
+        children = [subprocess.Popen(command) for command in commands]
+        started = [time.monotonic()] * len(children)
+        quick_deaths = [0] * len(children)
         stop = False
 
         def request_stop(signum: int, frame: object) -> None:
@@ -42,8 +49,23 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
-        while not stop and all(child.poll() is None for child in children):
+        stop_code = 0
+        while not stop and not stop_code:
             time.sleep(0.5)
+            for index, child in enumerate(children):
+                if stop or stop_code or child.poll() is None:
+                    continue
+                # a dead API or worker is started again, so the embedded install heals; one that
+                # keeps dying at once (a broken configuration) stops everything instead
+                quick = time.monotonic() - started[index] < CRASH_LOOP_SECONDS
+                quick_deaths[index] = quick_deaths[index] + 1 if quick else 0
+                name = ("API server", "worker")[index]
+                if quick_deaths[index] >= CRASH_LOOP_RESTARTS:
+                    self.stderr.write(f"The {name} keeps exiting (code {child.returncode}); stopping.")
+                    stop_code = 1
+                    continue
+                self.stderr.write(f"The {name} exited (code {child.returncode}); starting it again.")
+                children[index], started[index] = subprocess.Popen(commands[index]), time.monotonic()
         for child in children:
             if child.poll() is None:
                 child.terminate()
@@ -52,7 +74,7 @@ class Command(BaseCommand):
                 child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 child.kill()
-        sys.exit(0 if stop else 1)
+        sys.exit(stop_code)
 
     def server_command(self) -> list[str]:
         addresses = [a for a in settings.BIND_ADDRESSES if socket.has_ipv6 or not a.startswith("[")]
