@@ -62,6 +62,7 @@ def start_worker(
             "DATABASE_URL": shared_database_url(),
             "MEDIA_ROOT": str(media_root),
             "DATA_DIR": str(data_dir),
+            "TRAINING_QUEUE": queue,  # what the worker itself sends (its sweep's re-sends) comes back to it
             **extra_env,
         }
         if broker == "redis":
