@@ -175,6 +175,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405 in the error shape; the schema is /api/schema/
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trainable vision backend API",

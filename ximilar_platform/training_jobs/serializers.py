@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from rest_framework import serializers
 
@@ -50,6 +51,11 @@ class TrainableTaskSerializer(serializers.ModelSerializer):
         if self.instance is None and value != -1:
             raise serializers.ValidationError("A new task has no trained version yet.")
         return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is None:
+            attrs.pop("production_version", None)  # -1, what every new task has
+        return super().validate(attrs)
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):

@@ -97,3 +97,18 @@ def test_an_insert_embeds_at_most_search_max_image_records(api, settings) -> Non
     ).json()
     assert [record["_id"] for record in answer["records"]] == ["0", "1"]
     assert [(s["_id"], s["_reason"]["status"]["code"]) for s in answer["skipped_records"]] == [("2", 413)]
+
+
+def test_bodies_the_fuzzer_found_answer_4xx_not_500(api) -> None:
+    """From schemathesis against /api/schema/ (issue 12): OPTIONS, list bodies, a read-only field on create."""
+    task = api.post(TASKS, {"name": "x", "production_version": -1}, format="json")
+    assert task.status_code == 201, task.json()
+    assert api.options(f"{TASKS}/{task.json()['id']}").status_code == 405
+    label = api.post("/recognition/v2/label", {"name": "l"}, format="json").json()
+    for path in (
+        f"/recognition/v2/label/{label['id']}/add-task",
+        f"{IMAGES}/update",
+        "/similarity/training/v2/group/update",
+    ):
+        answer = api.post(path, [1, 2], format="json")
+        assert answer.status_code == 400 and answer.json()["detail"] == "Send a JSON object as the request body.", path

@@ -4,7 +4,7 @@ CRUD bodies are small (``API_MAX_BODY_BYTES``); views that take images set ``tak
 get ``API_MAX_IMAGE_BODY_BYTES``. The size is checked from ``Content-Length`` before anything is read
 and again while reading (a body without a length is read up to the limit and no further). JSON
 deeper than ``API_MAX_JSON_DEPTH`` answers 400 before any code walks it, so no serializer, filter or
-meta_data store recurses into a hostile document.
+meta_data store recurses into a hostile document; a body that is not an object answers 400 too.
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ class LimitedJSONParser(JSONParser):
             parsed = super().parse(io.BytesIO(data), media_type, parser_context)
         except RecursionError as error:  # the decoder's own stack, before our walk could look
             raise ParseError(f"The JSON body nests deeper than {settings.API_MAX_JSON_DEPTH} levels.") from error
+        if not isinstance(parsed, dict):  # every endpoint takes an object; handlers may call .get on it
+            raise ParseError("Send a JSON object as the request body.")
         refuse_deep(parsed, settings.API_MAX_JSON_DEPTH)
         return parsed
 
