@@ -297,3 +297,25 @@ def test_boxes_drawn_zoomed_in_and_panned_land_on_the_same_image_pixels(page, li
     assert any(close(box, [150, 120, 190, 170]) for box in found), found
     page.keyboard.press("0")
     assert page.get_attribute("#canvas", "viewBox") == before, "0 fits the image again"
+
+
+def test_recognition_labels_of_a_box_and_of_the_image_are_set_beside_the_canvas(page, live_server, alice) -> None:
+    task, labels = shapes_task(alice)
+    colours = Task.objects.create(workspace=alice.workspace, name="Colours", type="multi_class")
+    red, blue = (Label.objects.create(workspace=alice.workspace, name=name) for name in ("red", "blue"))
+    colours.labels.add(red, blue)
+    labels["rect"].recognition_tasks.add(colours)  # a rect's colour is labelled on the box
+    images = upload_shapes(alice, 1)
+    sign_in(page, live_server, alice)
+    page.goto(f"{live_server.url}/app/detection/{task.id}/annotate/work/")
+    showing(page, images[0])
+    page.keyboard.press("2")  # rect
+    drag(page, (20, 20), (80, 70))
+    page.wait_for_selector("#object-labels .chip:has-text('red')")  # once the box is saved
+    page.click("#object-labels .chip:has-text('red')")
+    page.click("#image-labels .chip:has-text('blue')")
+    all_saved(page)
+    obj = DetectionObject.objects.get(image_id=images[0])
+    assert [link.label.name for link in obj.object_labels.all()] == ["red"]
+    assert list(ImageLabel.objects.filter(image_id=images[0]).values_list("label__name", flat=True)) == ["blue"]
+    assert page.get_attribute("#object-labels .chip:has-text('red')", "aria-pressed") == "true"
