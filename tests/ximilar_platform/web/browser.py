@@ -14,6 +14,12 @@ def sign_in(page, live_server, person) -> None:
     page.wait_for_url(live_server.url + "/app/")
 
 
+def ready(page) -> None:
+    """Wait until the page's script has wired its buttons (it marks <html data-ready>): a dialog's opener
+    clicked before that does nothing."""
+    page.wait_for_function("document.documentElement.dataset.ready")
+
+
 def choose(page, selector: str, paths) -> None:
     """Give a file input its files once the page's script has wired the input (it marks <html data-ready>)."""
     page.wait_for_function("s => document.documentElement.dataset.ready && document.querySelector(s)", arg=selector)

@@ -22,7 +22,7 @@ from tests.detection_shapes import LABELS, shapes_image
 from tests.factories import colour_image_base64, item_view_base64
 from tests.ximilar_platform.conftest import worker_log
 from tests.ximilar_platform.flows.conftest import register
-from tests.ximilar_platform.web.browser import choose, sign_in
+from tests.ximilar_platform.web.browser import choose, ready, sign_in
 from ximilar_platform.detection.models import DetectionTask
 from ximilar_platform.images.models import TrainingImage
 from ximilar_platform.training_jobs.models import TrainingJob
@@ -60,6 +60,7 @@ def files(folder: Path, named: dict[str, str]) -> list[str]:
 
 
 def create_task(page, name: str, kind_value: str) -> None:
+    ready(page)
     page.click("text=New task")
     page.fill("#task-name", name)
     page.check(f"input[name=kind][value={kind_value}]")
@@ -77,6 +78,7 @@ def add_label(page, name: str, colour: str | None = None) -> None:
 
 
 def upload(page, paths: list[str], label: str | None = None) -> None:
+    ready(page)
     page.click("text=Upload images")
     if label:
         page.select_option("#upload-label", label=label)
@@ -90,8 +92,12 @@ def train_and_watch(page, worker, shot: Path | None = None) -> None:
     page.click("nav.tabs >> text=Overview")
     page.click("#training button:has-text('Train')")
     page.wait_for_selector("#training .progress")  # waiting, then epochs, updated in place
-    if shot is not None:
-        page.wait_for_selector("#training [data-epoch]", timeout=WAIT)
+    if shot is not None:  # an epoch on screen, unless a quiet machine finished before the next poll
+        page.wait_for_function(
+            "() => document.querySelector('#training [data-epoch]')"
+            " || document.querySelector('#training').innerText.includes('The last training finished')",
+            timeout=WAIT,
+        )
         page.screenshot(path=str(shot), full_page=True)
     try:
         page.wait_for_selector("text=The last training finished", timeout=WAIT)
@@ -218,6 +224,8 @@ def test_a_person_trains_and_tests_a_detector_up_to_the_boxes(
 def test_a_person_searches_a_collection_by_an_image(page, live_server, alice, shots, tmp_path) -> None:
     sign_in(page, live_server, alice)
     page.click("nav >> text=Collections")
+    page.wait_for_url("**/app/collections/")
+    ready(page)
     page.click("text=New collection")
     page.fill("#nc-key", "shop")
     page.click("#new-collection button[type=submit]")
