@@ -71,6 +71,13 @@ class ScopedByOwner(WorkspaceMixin, viewsets.GenericViewSet):
         return Response(self.get_serializer(verification).data, status=code)
 
 
+class ByTask(django_filters.FilterSet):
+    """``?task=`` or ``?task_id=``: rows of one recognition or detection task."""
+
+    task = UUIDFilter(field_name="task_id")
+    task_id = UUIDFilter(field_name="task_id")
+
+
 class VerificationFilterSet(django_filters.FilterSet):
     image = UUIDFilter(field_name="image_id")
     user = django_filters.NumberFilter(field_name="user_id")
@@ -111,10 +118,8 @@ class GroupVerificationViewSet(
         return self.created(*GroupVerification.objects.get_or_create(group=group, user=user))
 
 
-class SuggestionFilterSet(django_filters.FilterSet):
+class SuggestionFilterSet(ByTask):
     image = UUIDFilter(field_name="image_id")
-    task = UUIDFilter(field_name="task_id")
-    task_id = UUIDFilter(field_name="task_id")
     state = django_filters.ChoiceFilter(choices=Suggestion.State.choices)
 
 
@@ -152,17 +157,12 @@ class SuggestionViewSet(WorkspaceScopedViewSet):
         return Response({"accepted": accepted, "task_id": str(task.id), "threshold": threshold})
 
 
-class SuggestionRunFilterSet(django_filters.FilterSet):
-    task = UUIDFilter(field_name="task_id")
-    task_id = UUIDFilter(field_name="task_id")
-
-
 class SuggestionRunViewSet(WorkspaceScopedViewSet):
     """``POST {"task_id"[, "images": [ids]][, "status": "todo"][, "version"]}`` queues a worker job (202)."""
 
     queryset = SuggestionRun.objects.select_related("version").order_by("-created", "id")
     serializer_class = SuggestionRunSerializer
-    filterset_class = SuggestionRunFilterSet
+    filterset_class = ByTask
     http_method_names = ["get", "post", "head", "options"]
 
     def create(self, request: Request) -> Response:
@@ -188,10 +188,8 @@ class SuggestionRunViewSet(WorkspaceScopedViewSet):
         return Response(self.get_serializer(run).data)
 
 
-class ReviewFilterSet(django_filters.FilterSet):
+class ReviewFilterSet(ByTask):
     image = UUIDFilter(field_name="image_id")
-    task = UUIDFilter(field_name="task_id")
-    task_id = UUIDFilter(field_name="task_id")
     state = django_filters.ChoiceFilter(choices=ImageReview.State.choices)
 
 
@@ -237,9 +235,7 @@ class QueueView(WorkspaceMixin, ListAPIView):
         )
 
 
-class AnnotationJobFilterSet(django_filters.FilterSet):
-    task = UUIDFilter(field_name="task_id")
-    task_id = UUIDFilter(field_name="task_id")
+class AnnotationJobFilterSet(ByTask):
     assignee = django_filters.NumberFilter(field_name="assignee_id")
 
 

@@ -66,7 +66,8 @@ class TrainingImageViewSet(WorkspaceScopedViewSet):
             )
             for label in labels:
                 image_labels.add_label_to_image(image=image, label=label)
-        image = self.get_queryset().get(pk=image.pk)
+        if labels:  # the answer shows them: read the image again with its labels
+            image = self.get_queryset().get(pk=image.pk)
         return Response(self.get_serializer(image).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: TrainingImage) -> None:

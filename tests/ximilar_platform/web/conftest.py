@@ -1,4 +1,9 @@
-"""Web app tests: a signed-in browser session (Django's test client) per user."""
+"""Web app tests: a signed-in session (Django's test client) per user, and the real browser (Debian's
+Chromium through Playwright) with a page that fails its test on any request leaving this server.
+
+Without Chromium the browser tests skip, saying how to install it; `.ci/run` sets REQUIRE_BROWSER=1,
+which makes a missing browser a failure there.
+"""
 
 from __future__ import annotations
 
