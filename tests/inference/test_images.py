@@ -5,20 +5,23 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import ipaddress
+import shutil
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pillow_heif
 import pytest
-import requests
+import urllib3
 from PIL import Image, features
 
 from inference import urls
@@ -340,6 +343,7 @@ class Server(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.paths: list[str] = []
+        self.hosts: list[str] = []  # the Host header of each request
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -347,6 +351,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         self.server.paths.append(self.path)
+        self.server.hosts.append(self.headers.get("Host", ""))
         port = self.server.server_address[1]
         routes = {
             "/image.png": lambda: self.answer(200, encoded("PNG")),
@@ -410,6 +415,7 @@ def server() -> Iterator[Server]:
 @pytest.fixture
 def base(server: Server) -> str:
     server.paths.clear()
+    server.hosts.clear()
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
@@ -420,7 +426,7 @@ def no_connections(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the fetcher connected before refusing the destination")
 
-    monkeypatch.setattr(requests.Session, "get", refuse)
+    monkeypatch.setattr(urllib3.HTTPConnectionPool, "urlopen", refuse)
 
 
 def test_loopback_is_refused_unless_allowed(base: str) -> None:
@@ -511,33 +517,141 @@ def test_each_redirect_location_is_validated_again(base: str, path: str, code: s
 
 
 @pytest.fixture
-def server_looks_public(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
-    """Make the decoder's own address check see 127.0.0.1 as another address; connections still go to 127.0.0.1."""
+def first_destination_public(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The address check passes the first address it judges (the test server) as if it were public."""
+    judged: list[object] = []
 
-    def pretend(address: str) -> None:
-        def resolve(host: str, port: int, **kwargs: object) -> list:
-            if host == "127.0.0.1":
-                family = socket.AF_INET6 if ":" in address else socket.AF_INET
-                return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
-            return socket.getaddrinfo(host, port, **kwargs)
+    def judge(address: urls.Address, policy: UrlPolicy) -> str | None:
+        judged.append(address)
+        return None if len(judged) == 1 else forbidden(address, policy)
 
-        monkeypatch.setattr(urls, "socket", SimpleNamespace(getaddrinfo=resolve, SOCK_STREAM=socket.SOCK_STREAM))
-
-    return pretend
+    forbidden = urls._forbidden
+    monkeypatch.setattr(urls, "_forbidden", judge)
 
 
 def test_a_redirect_from_a_public_host_to_loopback_is_refused(
-    base: str, server: Server, server_looks_public: Callable[[str], None]
+    base: str, server: Server, first_destination_public: None
 ) -> None:
-    server_looks_public("93.184.216.34")
     with raises("url_forbidden", match="loopback"):
         fetch_url(f"{base}/redirect-to-localhost", UrlPolicy(timeout=2.0))
     assert server.paths == ["/redirect-to-localhost"]
 
 
-def test_an_ipv4_mapped_public_address_is_public(base: str, server_looks_public: Callable[[str], None]) -> None:
-    server_looks_public("::ffff:93.184.216.34")
-    assert fetch_url(f"{base}/image.png", UrlPolicy(timeout=2.0)) == encoded("PNG")
+@pytest.fixture
+def resolver(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[str]]]:
+    """Fake DNS for names ending in .test: each lookup takes the next answer (the last one repeats).
+
+    Returns the table to fill: name -> answers, each a list of addresses. Other names resolve for real.
+    """
+    table: dict[str, list[list[str]]] = {}
+    lookups: dict[str, int] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: str, port: int, *args: object, **kwargs: object) -> list:
+        if not host.endswith(".test"):
+            return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+        answers = table[host]
+        addresses = answers[min(lookups.get(host, 0), len(answers) - 1)]
+        lookups[host] = lookups.get(host, 0) + 1
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return table
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    server: Server, base: str, resolver: dict[str, list[list[str]]]
+) -> None:
+    """DNS rebinding: a second lookup would answer an address nobody listens on; there is none."""
+    port = server.server_address[1]
+    resolver["rebind.test"] = [["127.0.0.1"], ["192.0.2.1"]]
+    assert fetch_url(f"http://rebind.test:{port}/image.png", LOOPBACK) == encoded("PNG")
+    assert server.hosts == [f"rebind.test:{port}"]  # the name still travels in the Host header
+
+
+def test_a_host_resolving_to_any_forbidden_address_is_refused(resolver: dict, no_connections: None) -> None:
+    resolver["mixed.test"] = [["93.184.216.34", "10.0.0.1"]]
+    with raises("url_forbidden"):
+        fetch_url("http://mixed.test/x.jpg")
+
+
+def test_the_next_checked_address_is_tried_when_one_refuses(
+    server: Server, base: str, resolver: dict[str, list[list[str]]]
+) -> None:
+    port = server.server_address[1]
+    resolver["two.test"] = [["127.0.0.2", "127.0.0.1"]]  # 127.0.0.2: loopback too, but nobody listens there
+    assert fetch_url(f"http://two.test:{port}/image.png", LOOPBACK) == encoded("PNG")
+
+
+def test_slow_name_resolution_counts_against_the_deadline(resolver: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = socket.getaddrinfo
+
+    def slow(host: str, *args: object, **kwargs: object) -> list:
+        time.sleep(2.0)
+        return fake(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    resolver["slow.test"] = [["127.0.0.1"]]
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    started = time.monotonic()
+    with raises("url_timeout"):
+        fetch_url("http://slow.test/image.png", UrlPolicy(allow_loopback=True, timeout=0.3))
+    assert time.monotonic() - started < 0.8
+
+
+def test_refusals_do_not_name_the_address_the_host_resolved_to(resolver: dict, no_connections: None) -> None:
+    resolver["internal.test"] = [["10.1.2.3"]]
+    with raises("url_forbidden") as caught:
+        fetch_url("http://internal.test/x.jpg")
+    assert "10.1.2.3" not in caught.value.message and caught.value.message == (
+        "URL destination is not allowed (private address)"
+    )
+
+
+def test_network_errors_are_not_echoed(resolver: dict) -> None:
+    with Server() as closed:
+        port = closed.server_address[1]
+    resolver["closed.test"] = [["127.0.0.1"]]
+    with raises("url_unreachable") as caught:
+        fetch_url(f"http://closed.test:{port}/", LOOPBACK)
+    assert caught.value.message == "Cannot download URL"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "2002:5db8:d822::1",  # 6to4 of a public address: tunnels are refused whatever they embed
+        "2001:0:a00:1::80ff:fffe",  # Teredo: server 10.0.0.1, client 127.0.0.1
+        "2001:0:5db8:d822::a2ff:fffe",  # Teredo: public server, client 93.0.0.1
+        "64:ff9b:1::a00:1",  # local-use NAT64
+    ],
+)
+def test_ipv6_tunnels_to_ipv4_are_refused_whatever_the_policy(address: str, no_connections: None) -> None:
+    everything = UrlPolicy(allow_loopback=True, allow_private=True)
+    assert urls._forbidden(ipaddress.ip_address(address), everything) == "tunnelled IPv4"
+    with raises("url_forbidden", match="tunnelled IPv4"):
+        fetch_url(f"http://[{address}]/x.jpg", everything)
+
+
+@pytest.mark.parametrize(
+    "address, policy, verdict",
+    [
+        ("64:ff9b::a00:1", UrlPolicy(), "private"),  # NAT64 of 10.0.0.1
+        ("64:ff9b::7f00:1", UrlPolicy(allow_private=True), "loopback"),  # NAT64 of 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", UrlPolicy(), "link-local"),  # NAT64 of 169.254.169.254
+        ("64:ff9b::a00:1", UrlPolicy(allow_private=True), None),
+        ("64:ff9b::5db8:d822", UrlPolicy(), None),  # DNS64's answer for an IPv4-only public site
+        ("::ffff:10.0.0.1", UrlPolicy(), "private"),
+        ("::ffff:93.184.216.34", UrlPolicy(), None),
+    ],
+)
+def test_translated_ipv4_addresses_are_judged_by_the_ipv4_they_embed(
+    address: str, policy: UrlPolicy, verdict: str | None
+) -> None:
+    assert urls._forbidden(ipaddress.ip_address(address), policy) == verdict
 
 
 def test_environment_proxies_are_ignored_since_they_would_bypass_the_address_checks(
@@ -547,6 +661,50 @@ def test_environment_proxies_are_ignored_since_they_would_bypass_the_address_che
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     assert fetch_url(f"{base}/image.png", LOOPBACK) == encoded("PNG")
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str, list[str]]]:
+    """The test server over TLS with a self-signed certificate for images.test.
+
+    Yields the server, the certificate's path (to trust it) and the SNI names clients sent.
+    """
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        + ["-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=images.test"]
+        + ["-addext", "subjectAltName=DNS:images.test"],
+        check=True,
+        capture_output=True,
+    )
+    names: list[str] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda _socket, name, _context: names.append(name)  # type: ignore[func-returns-value]
+    httpd = Server()
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield httpd, str(cert), names
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_verifies_the_certificate_of_the_url_host_while_connecting_to_its_address(
+    tls_server: tuple[Server, str, list[str]], resolver: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    httpd, cert, names = tls_server
+    port = httpd.server_address[1]
+    resolver["images.test"] = resolver["other.test"] = [["127.0.0.1"]]
+    with raises("url_unreachable", match="^Cannot download URL$"):  # self-signed: not in the trusted bundle
+        fetch_url(f"https://images.test:{port}/image.png", LOOPBACK)
+    monkeypatch.setattr(urls, "_CA_CERTS", cert)
+    assert fetch_url(f"https://images.test:{port}/image.png", LOOPBACK) == encoded("PNG")
+    assert names[-1] == "images.test" and httpd.hosts[-1] == f"images.test:{port}"
+    with raises("url_unreachable"):  # a trusted certificate, but for another name
+        fetch_url(f"https://other.test:{port}/image.png", LOOPBACK)
 
 
 def test_too_many_redirects_are_refused(base: str, server: Server) -> None:
