@@ -108,6 +108,8 @@ def _resolve(host: str, port: int, policy: UrlPolicy, deadline: float) -> tuple[
     A lookup cannot be cancelled, so it runs in a daemon thread that is left to the resolver's own
     timeout when we stop waiting: it never holds up the answer, nor the process's exit.
     """
+    if time.monotonic() >= deadline:
+        raise _timeout(policy)  # no time left (a request's budget spent): not even a lookup
     answers: queue.SimpleQueue[list | BaseException] = queue.SimpleQueue()
 
     def lookup() -> None:

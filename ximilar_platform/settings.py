@@ -148,6 +148,8 @@ THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 256)
 URL_FETCH_TIMEOUT = env_float("URL_FETCH_TIMEOUT", 10.0)
 URL_FETCH_ALLOW_LOOPBACK = env_bool("URL_FETCH_ALLOW_LOOPBACK", False)
 URL_FETCH_ALLOW_PRIVATE = env_bool("URL_FETCH_ALLOW_PRIVATE", False)
+# seconds all URL downloads of one request take together; each gets at most URL_FETCH_TIMEOUT. 0: no budget
+REQUEST_URL_FETCH_BUDGET = env_float("REQUEST_URL_FETCH_BUDGET", 30.0)
 MAX_BULK_IMAGES = env_int("MAX_BULK_IMAGES", 1000)
 
 # Annotation.

@@ -27,7 +27,7 @@ from ximilar_platform.collections.models import Collection, CollectionRecord, Re
 from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.images import storage
 from ximilar_platform.images.services import enqueue_file_deletion
-from ximilar_platform.serving.requests import decode_or_error
+from ximilar_platform.serving.requests import decode_or_error, url_fetch_deadline
 
 IMAGE_FIELDS = {"_base64", "base64", "_file", "_img_data", "_descriptor", "noresize"}
 MOVING = (
@@ -116,6 +116,7 @@ def insert_records(collection: Collection, records: list) -> Insert:
         done, vectors, fields, images = Insert(), [], [], []
         to_embed: list[tuple[str, DecodedImage, dict]] = []
         pixels_left = settings.REQUEST_MAX_PIXELS  # the decoded images of one insert, together
+        url_deadline = url_fetch_deadline()  # and their URL downloads
         for record in records:
             try:
                 key = record_key(record)
@@ -137,7 +138,7 @@ def insert_records(collection: Collection, records: list) -> Insert:
                 )
                 done.skipped.append(skipped(record, 413, message))
                 continue
-            decoded = decode_or_error(record, max_pixels=pixels_left)
+            decoded = decode_or_error(record, max_pixels=pixels_left, url_deadline=url_deadline)
             if isinstance(decoded, InvalidImage):
                 done.skipped.append(skipped(record, decoded.status, decoded.message))
             else:

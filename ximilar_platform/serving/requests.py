@@ -6,6 +6,7 @@ a non-200 ``status.code``; an unreadable record fails alone in the answer (`serv
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -85,31 +86,53 @@ def decode_records(records: list[dict[str, Any]]) -> list[DecodedImage | Invalid
     """Each record's image, decoded under the configured size limits and URL policy, or its error.
 
     The request's images together hold at most ``REQUEST_MAX_PIXELS``: each record may use what the
-    ones before it left (checked from the image header, before its pixels are decoded).
+    ones before it left (checked from the image header, before its pixels are decoded). Likewise its
+    URL downloads together take at most ``REQUEST_URL_FETCH_BUDGET`` seconds.
     """
-    left = settings.REQUEST_MAX_PIXELS
+    left, deadline = settings.REQUEST_MAX_PIXELS, url_fetch_deadline()
     decoded: list[DecodedImage | InvalidImage] = []
     for record in records:
-        found = decode_or_error(record, max_pixels=left)
+        found = decode_or_error(record, max_pixels=left, url_deadline=deadline)
         if isinstance(found, DecodedImage):
             left -= found.image.width * found.image.height
         decoded.append(found)
     return decoded
 
 
-def decode_or_error(record: dict[str, Any], max_pixels: int | None = None) -> DecodedImage | InvalidImage:
-    """The record's image, or its error; ``max_pixels`` (what a request has left) tightens the image limit."""
-    limits = image_limits()
+def url_fetch_deadline() -> float | None:
+    """When the URL downloads of a request that starts now must be over (None: REQUEST_URL_FETCH_BUDGET is 0)."""
+    budget = settings.REQUEST_URL_FETCH_BUDGET
+    return time.monotonic() + budget if budget > 0 else None
+
+
+def decode_or_error(
+    record: dict[str, Any], max_pixels: int | None = None, url_deadline: float | None = None
+) -> DecodedImage | InvalidImage:
+    """The record's image, or its error.
+
+    ``max_pixels`` and ``url_deadline`` (what a request has left of its pixels and of its download
+    time) tighten the image limit and the URL timeout.
+    """
+    limits, policy = image_limits(), url_policy()
     if max_pixels is not None and max_pixels < limits.max_pixels:
         limits = replace(limits, max_pixels=max(max_pixels, 0))
+    if url_deadline is not None:
+        policy = replace(policy, timeout=max(min(policy.timeout, url_deadline - time.monotonic()), 0.0))
     try:
-        return decode_record(record, limits, url_policy())
+        return decode_record(record, limits, policy)
     except InvalidImage as error:
         if error.status == 413 and limits.max_pixels < settings.IMAGE_MAX_PIXELS:
             return InvalidImage(
                 f"The request's images together hold more than REQUEST_MAX_PIXELS ({settings.REQUEST_MAX_PIXELS}) "
                 "pixels; send fewer or smaller images per request.",
                 status=413,
+            )
+        if error.code == "url_timeout" and policy.timeout < settings.URL_FETCH_TIMEOUT:
+            return InvalidImage(
+                "The request's URL downloads together took more than REQUEST_URL_FETCH_BUDGET "
+                f"({settings.REQUEST_URL_FETCH_BUDGET:g} seconds); send fewer _url records per request, "
+                "or send the images as _base64.",
+                code="url_timeout",
             )
         return error
 
