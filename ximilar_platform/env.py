@@ -40,6 +40,15 @@ def env_float(name: str, default: float) -> float:
     return float(value) if value not in (None, "") else default
 
 
+def env_rate(name: str, default: str) -> str:
+    """A request rate ``"<n>/<second|minute|hour|day>"`` (DRF's form); set but empty: no limit."""
+    value = os.environ.get(name, default).strip()
+    count, _, period = value.partition("/")
+    if value and not (count.isdigit() and period[:1] in {"s", "m", "h", "d"}):
+        raise ValueError(f"{name} must look like '100/minute' (or be empty for no limit), not {value!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None:

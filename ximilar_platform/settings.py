@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ximilar_platform.env import env_bool, env_float, env_int, env_list, env_secret, env_str, persisted_secret
+from ximilar_platform.env import env_bool, env_float, env_int, env_list, env_rate, env_secret, env_str, persisted_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -145,6 +145,11 @@ IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 50_000_000)  # a 48 MP phone phot
 REQUEST_MAX_PIXELS = env_int("REQUEST_MAX_PIXELS", 200_000_000)  # the decoded images of one request together
 TRAINING_IMAGE_MAX_SIDE = env_int("TRAINING_IMAGE_MAX_SIDE", 1024)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 256)
+# Files of training images that no row names (a crash mid-upload, a lost deletion job) are deleted by
+# every worker every ORPHAN_FILE_SWEEP_SECONDS (0: never; `manage.py sweep_orphan_files` by hand)
+# once older than ORPHAN_FILE_MIN_AGE: a younger one may belong to an upload not yet committed.
+ORPHAN_FILE_SWEEP_SECONDS = env_float("ORPHAN_FILE_SWEEP_SECONDS", 3600)
+ORPHAN_FILE_MIN_AGE = env_float("ORPHAN_FILE_MIN_AGE", 3600)
 URL_FETCH_TIMEOUT = env_float("URL_FETCH_TIMEOUT", 10.0)
 URL_FETCH_ALLOW_LOOPBACK = env_bool("URL_FETCH_ALLOW_LOOPBACK", False)
 URL_FETCH_ALLOW_PRIVATE = env_bool("URL_FETCH_ALLOW_PRIVATE", False)
@@ -156,6 +161,8 @@ MAX_BULK_IMAGES = env_int("MAX_BULK_IMAGES", 1000)
 SUGGESTION_MAX_IMAGES = env_int("SUGGESTION_MAX_IMAGES", 500)  # images one suggestion run predicts
 SUGGESTION_MIN_SCORE = env_float("SUGGESTION_MIN_SCORE", 0.1)  # weaker predictions are not worth a look
 ANNOTATE_QUEUE_SIZE = env_int("ANNOTATE_QUEUE_SIZE", 500)  # images the editor walks through in one go
+
+REDIS_URL = env_str("REDIS_URL")
 
 # API.
 PAGE_SIZE = env_int("PAGE_SIZE", 20)
@@ -178,7 +185,16 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405 in the error shape; the schema is /api/schema/
+    "DEFAULT_THROTTLE_CLASSES": ["ximilar_platform.core.api.throttles.EndpointThrottle"],
 }
+# Requests per token (or signed-in user) and endpoint class; over it: 429 with Retry-After. Empty: no limit.
+THROTTLE_RATES = {
+    "api": env_rate("THROTTLE_RATE_API", "3000/minute"),  # CRUD, listings, uploads
+    "predict": env_rate("THROTTLE_RATE_PREDICT", "1200/minute"),  # classify, detect, descriptor, flows, search
+    "train": env_rate("THROTTLE_RATE_TRAIN", "120/hour"),  # starting a training
+}
+# Records a workspace may send to the prediction services per day (UTC); 0: counted, not limited.
+WORKSPACE_DAILY_RECORDS = env_int("WORKSPACE_DAILY_RECORDS", 0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trainable vision backend API",
     "DESCRIPTION": "A self-hostable, Ximilar-compatible API for training and serving vision models.",
@@ -191,8 +207,14 @@ SPECTACULAR_SETTINGS = {
     "DISABLE_ERRORS_AND_WARNINGS": True,
 }
 
+# The shared cache (rate-limit counters): Redis when REDIS_URL is set, else a table of the database,
+# so that every API process counts together.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "api_cache"}}
+
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport (no server).
-REDIS_URL = env_str("REDIS_URL")
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -234,6 +256,8 @@ DEMO_USERNAME = env_str("DEMO_USERNAME", "demo")
 
 # Training (runs in workers on the `training` queue).
 TRAINING_QUEUE = env_str("TRAINING_QUEUE", "training")  # served by GPU workers in production
+# Trainings of one workspace that run at once; more wait (pending) for their turn. 0: no limit.
+TRAINING_MAX_ACTIVE_PER_WORKSPACE = env_int("TRAINING_MAX_ACTIVE_PER_WORKSPACE", 1)
 TRAINING_MIN_LABELS = env_int("TRAINING_MIN_LABELS", 2)
 TRAINING_MIN_IMAGES_PER_LABEL = env_int("TRAINING_MIN_IMAGES_PER_LABEL", 20)
 TRAINING_ARCH = env_str("TRAINING_ARCH", "efficientnet_lite0")

@@ -31,6 +31,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = ApiToken.objects.select_related("user").filter(key_hash=hash_token_key(key)).first()
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid token.")
+        if token.expired:
+            raise exceptions.AuthenticationFailed("Token expired; issue a new one (account/v2/token).")
         now = timezone.now()
         if token.last_used is None or now - token.last_used > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used=now)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class WorkspaceQuerySet(models.QuerySet["Workspace"]):
@@ -51,6 +53,7 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     last_used = models.DateTimeField(null=True, blank=True)
+    expires = models.DateTimeField(null=True, blank=True, help_text="After this the token is refused; null: never.")
 
     class Meta:
         ordering = ["created", "id"]
@@ -59,8 +62,28 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.user})"
 
     @classmethod
-    def issue(cls, user: models.Model, name: str = "") -> tuple[ApiToken, str]:
+    def issue(cls, user: models.Model, name: str = "", expires: datetime | None = None) -> tuple[ApiToken, str]:
         """Create a token; 40 hex characters stay under the client's 70-character JWT switch."""
         key = secrets.token_hex(20)
-        token = cls.objects.create(user=user, key_hash=hash_token_key(key), prefix=key[:8], name=name)
+        token = cls.objects.create(user=user, key_hash=hash_token_key(key), prefix=key[:8], name=name, expires=expires)
         return token, key
+
+    @property
+    def expired(self) -> bool:
+        return self.expires is not None and self.expires <= timezone.now()
+
+
+class DailyUsage(models.Model):
+    """Records a workspace sent to one service on one day (UTC): Ximilar bills credits per record."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="usage")
+    day = models.DateField()
+    service = models.CharField(max_length=32)
+    records = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "service"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "day", "service"], name="one_usage_row_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} {self.day} {self.service}: {self.records}"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ximilar_platform.accounts import services
+from ximilar_platform.accounts import services, tokens, usage
 from ximilar_platform.accounts.models import Workspace
-from ximilar_platform.accounts.serializers import UserSerializer, WorkspaceSerializer
+from ximilar_platform.accounts.serializers import ApiTokenSerializer, UserSerializer, WorkspaceSerializer
 
 
 class UserView(APIView):
@@ -38,3 +39,46 @@ class ConfigView(APIView):
 
     def get(self, request: Request, config_type: str) -> Response:
         return Response({"type": config_type, "version": request.query_params.get("version"), "config": {}})
+
+
+class TokenListView(APIView):
+    """``account/v2/token``: the user's API tokens (prefixes only); POST issues one, its key shown once."""
+
+    def get(self, request: Request) -> Response:
+        found = tokens.tokens_of(request.user)
+        return Response(ApiTokenSerializer(found, many=True, context={"request": request}).data)
+
+    def post(self, request: Request) -> Response:
+        serializer = ApiTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, key = tokens.issue_token(
+            user=request.user,
+            name=serializer.validated_data.get("name", ""),
+            expires_in_days=serializer.validated_data.get("expires_in_days"),
+        )
+        body = {**ApiTokenSerializer(token, context={"request": request}).data, "key": key}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenDetailView(APIView):
+    """``account/v2/token/<id or prefix>``: DELETE revokes it, at once on every API process."""
+
+    def get(self, request: Request, ref: str) -> Response:
+        token = tokens.find_token(user=request.user, ref=ref)
+        return Response(ApiTokenSerializer(token, context={"request": request}).data)
+
+    def delete(self, request: Request, ref: str) -> Response:
+        tokens.revoke_token(user=request.user, ref=ref)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UsageView(APIView):
+    """``account/v2/usage?days=30``: records each of the user's workspaces sent per service and day."""
+
+    def get(self, request: Request) -> Response:
+        raw = request.query_params.get("days", "30")
+        if not raw.isdigit() or not 1 <= int(raw) <= usage.MAX_DAYS:
+            raise ValidationError({"days": [f"Give a number of days from 1 to {usage.MAX_DAYS}."]})
+        services.ensure_default_workspace(user=request.user)
+        workspaces = list(Workspace.objects.for_user(request.user).order_by("created", "id"))
+        return Response({"days": int(raw), "workspaces": usage.usage_of(workspaces, int(raw))})

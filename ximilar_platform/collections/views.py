@@ -16,11 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference.images import InvalidImage
+from ximilar_platform.accounts.usage import count_records
 from ximilar_platform.collections import embedders, index, reembedding, services
 from ximilar_platform.collections.models import Collection, CollectionRecord
 from ximilar_platform.collections.serializers import CollectionSerializer
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
-from ximilar_platform.serving.requests import decode_or_error, read_batch
+from ximilar_platform.serving.requests import Batch, decode_or_error, decode_records, parse_records
 from ximilar_platform.serving.responses import respond
 from ximilar_platform.similarity import descriptor
 
@@ -90,6 +91,7 @@ class SearchView(APIView):
     """One URL per operation; every operation is a POST with a JSON body (``ping`` takes none)."""
 
     takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
+    throttle_scope = "predict"  # THROTTLE_RATES["predict"]
 
     def post(self, request: Request, operation: str) -> Response:
         handler: Callable | None = getattr(self, f"op_{operation}", None)
@@ -103,7 +105,9 @@ class SearchView(APIView):
 
     def op_insert(self, request: Request, data: Mapping, started: float) -> Response:
         records = records_of(data, settings.SEARCH_MAX_INSERT)
-        done = services.insert_records(services.collection_for(request, create=True), records)
+        collection = services.collection_for(request, create=True)
+        count_records(workspace_id=collection.workspace_id, service="search", records=len(records))
+        done = services.insert_records(collection, records)
         return answer(started, records=[{"_id": key} for key in done.keys], skipped_records=done.skipped)
 
     def _ranked(self, collection: Collection, hits: list, data: Mapping, started: float) -> Response:
@@ -120,6 +124,7 @@ class SearchView(APIView):
         collection = services.collection_for(request)
         k = count_of(data.get("k"), "k", 5)
         allowed = index.allowed_keys(collection, data.get("filter"))
+        count_records(workspace_id=collection.workspace_id, service="search", records=1)
         vector = query_vector(collection, data)
         return self._ranked(collection, index.nearest(collection, vector, k, allowed), data, started)
 
@@ -129,6 +134,7 @@ class SearchView(APIView):
             keys = [services.record_key(record) for record in records_of(data, settings.SEARCH_MAX_K)]
         except ValueError as error:
             raise ValidationError({"records": [str(error)]}) from error
+        count_records(workspace_id=collection.workspace_id, service="search", records=1)
         vector = query_vector(collection, data)
         hits = index.index_for(collection).exact_search(vector[None], len(keys), allowed=set(keys))[0]
         return self._ranked(collection, hits, data, started)
@@ -215,7 +221,9 @@ class DescriptorView(descriptor.DescriptorView):
             return super().post(request)
         started = time.perf_counter()
         collection = services.named_collection(request, str(data["collection"]))
-        batch = read_batch(data, max_records=settings.MAX_RECORDS)
+        records = parse_records(data, max_records=settings.MAX_RECORDS)
+        count_records(workspace_id=collection.workspace_id, service="similarity", records=len(records))
+        batch = Batch(records, decode_records(records))
         images = batch.images
         vectors = embedders.normalised(embedders.embed(collection, images)) if images else []
         outputs = [{"_descriptor": vector} for vector in descriptor.rounded(vectors)]

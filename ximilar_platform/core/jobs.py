@@ -94,7 +94,7 @@ class Job(models.Model):
             logger.exception("%s %s could not be queued", type(self).__name__, self.pk)
             self.fail(f"The {self.noun} could not be queued (message broker unreachable: {error}); try again later.")
 
-    def start(self, *, worker: str) -> bool:
+    def start(self, *, worker: str, **fields: Any) -> bool:
         """Claim a pending job; False when it is not pending (a redelivered message does nothing)."""
         now = timezone.now()
         claimed = self._update(
@@ -105,6 +105,7 @@ class Job(models.Model):
             progressed=now,
             worker=worker,
             attempt=models.F("attempt") + 1,
+            **fields,
         )
         if claimed:
             self.refresh_from_db()

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ximilar_platform.accounts.usage import count_records
 from ximilar_platform.core.api.lookups import parse_uuid
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.flows import services
@@ -32,6 +33,7 @@ class FlowViewSet(WorkspaceScopedViewSet):
 
 class ProcessView(APIView):
     takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
+    throttle_scope = "predict"  # THROTTLE_RATES["predict"]
 
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -39,6 +41,7 @@ class ProcessView(APIView):
             raise ValidationError("The body must be a JSON object with flow and records.")
         flow = find_owned(request, Flow, parse_uuid(request.data.get("flow"), "flow"), "Flow not found.")
         records = parse_records(request.data, max_records=settings.FLOW_MAX_RECORDS)
+        count_records(workspace_id=flow.workspace_id, service="flows", records=len(records))
         batch, outputs = services.process(flow=flow, records=records)
         store_in = flow.workspace if request.data.get("store_images") else None
         return respond(batch, outputs, started=started, store_in=store_in, flow=str(flow.id))

@@ -16,6 +16,7 @@ from ximilar_platform.serving.responses import respond
 
 class ClassifyView(APIView):
     takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
+    throttle_scope = "predict"  # THROTTLE_RATES["predict"]
 
     def post(self, request: Request) -> Response:
         started = time.perf_counter()

@@ -19,6 +19,7 @@ from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.request import Request
 
 from inference.images import DecodedImage, InvalidImage, decode_record
+from ximilar_platform.accounts.usage import count_records
 from ximilar_platform.core.api.lookups import parse_uuid
 from ximilar_platform.core.api.workspaces import requested_workspace_name, resolve_workspace
 from ximilar_platform.core.models import TrainableTask
@@ -56,19 +57,15 @@ class Prediction(Batch):
     version: ModelVersion | None = None
 
 
-def read_batch(data: Any, *, max_records: int) -> Batch:
-    records = parse_records(data, max_records=max_records)
-    return Batch(records, decode_records(records))
-
-
 def read_prediction(request: Request, kind: str) -> Prediction:
     """The part every prediction endpoint shares: body shape, task, version (null: production), records."""
     if not isinstance(request.data, Mapping):
         raise ValidationError("The body must be a JSON object with task_id and records.")
     task = find_task(request, adapter_for(kind).task_model)
     version = version_of(task, request.data.get("version"))
-    batch = read_batch(request.data, max_records=settings.MAX_RECORDS)
-    return Prediction(batch.records, batch.decoded, task=task, version=version)
+    records = parse_records(request.data, max_records=settings.MAX_RECORDS)
+    count_records(workspace_id=task.workspace_id, service=kind, records=len(records))
+    return Prediction(records, decode_records(records), task=task, version=version)
 
 
 def parse_records(data: Any, *, max_records: int) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ class DescriptorView(APIView):
     """Descriptors by a task's version (``task_id``, ``version``: null is production)."""
 
     takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
+    throttle_scope = "predict"  # THROTTLE_RATES["predict"]
 
     def post(self, request: Request) -> Response:
         started = time.perf_counter()

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from django.db import models
+import uuid
+from functools import partial
+from typing import Any
 
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.core.jobs import Job
 from ximilar_platform.core.models import TaskKind, WorkspaceOwned
 
@@ -29,12 +36,58 @@ class TrainingJob(WorkspaceOwned, Job):
     task_id = models.UUIDField(db_index=True)
     progress = models.JSONField(default=dict, blank=True)
     version = models.ForeignKey("ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    held = models.BooleanField(
+        default=False, help_text="Pending until a running training of the workspace ends (its turn comes)."
+    )
 
     class Meta:
         ordering = ["-created", "id"]
 
     def __str__(self) -> str:
         return f"{self.task_kind} {self.task_id} ({self.state})"
+
+    def start(self, *, worker: str, **fields: Any) -> bool:
+        """Claim the job, unless the workspace runs ``TRAINING_MAX_ACTIVE_PER_WORKSPACE`` trainings already.
+
+        Then the job waits, held: the end of a running one sends it again (`_release_next`), and the
+        sweep's re-send after ``JOB_RESEND_AFTER`` is the fallback; its send count starts again, since
+        a worker did see it. The workspace's row lock makes two workers decide one after the other.
+        """
+        with transaction.atomic():
+            if self._workspace_full():
+                self._update((self.State.PENDING,), held=True, sends=0, sent=timezone.now())
+                self.refresh_from_db()
+                return False
+            return super().start(worker=worker, held=False, **fields)
+
+    def _workspace_full(self) -> bool:
+        limit = settings.TRAINING_MAX_ACTIVE_PER_WORKSPACE
+        if not limit:
+            return False
+        list(Workspace.objects.select_for_update().filter(pk=self.workspace_id).values_list("pk", flat=True))
+        running = TrainingJob.objects.filter(workspace_id=self.workspace_id, state=self.State.RUNNING)
+        return running.exclude(pk=self.pk).count() >= limit
+
+    def succeed(self, **fields: Any) -> bool:
+        return self._release_next(super().succeed(**fields))
+
+    def fail(self, error: str) -> bool:
+        return self._release_next(super().fail(error))
+
+    def cancel(self, *, by: str) -> bool:
+        return self._release_next(super().cancel(by=by))
+
+    def _release_next(self, ended: bool) -> bool:
+        """A training that ended frees its slot: send the workspace's oldest held job, after commit."""
+        if ended:
+            transaction.on_commit(partial(send_next_held, self.workspace_id))
+        return ended
+
+
+def send_next_held(workspace_id: uuid.UUID) -> None:
+    waiting = TrainingJob.objects.filter(workspace_id=workspace_id, state=TrainingJob.State.PENDING, held=True)
+    if job := waiting.order_by("created", "id").first():
+        job._send()
 
 
 class ModelVersion(WorkspaceOwned):

@@ -114,4 +114,4 @@ class TrainingJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TrainingJob
-        fields = ["id", "task", "state", "progress", "error", "created", "started", "finished", "version"]
+        fields = ["id", "task", "state", "held", "progress", "error", "created", "started", "finished", "version"]

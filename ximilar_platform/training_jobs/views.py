@@ -28,6 +28,7 @@ class TrainableTaskViewSet(WorkspaceScopedViewSet):
     """Tasks of one kind: ``?search=`` on the name, ``train``, and deploys by ``PATCH production_version``."""
 
     filterset_class = NameSearchFilterSet
+    throttle_scope: str | None = None  # "train" for the train action (core.api.throttles)
 
     def get_queryset(self) -> QuerySet:
         return with_train_status(super().get_queryset(), self.queryset.model.task_kind)
@@ -39,7 +40,7 @@ class TrainableTaskViewSet(WorkspaceScopedViewSet):
             if number is not None:
                 serializer.instance = deploy_version(task=task, number=number)
 
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_scope="train")
     def train(self, request: Request, pk: str) -> Response:
         """Check the data rules and queue a training job: 202 with the job, 400 or 409 otherwise."""
         job = start_training(task=self.get_object())
