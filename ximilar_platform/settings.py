@@ -145,6 +145,7 @@ IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 50_000_000)  # a 48 MP phone phot
 REQUEST_MAX_PIXELS = env_int("REQUEST_MAX_PIXELS", 200_000_000)  # the decoded images of one request together
 TRAINING_IMAGE_MAX_SIDE = env_int("TRAINING_IMAGE_MAX_SIDE", 1024)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 256)
+IMAGE_KEEP_GPS = env_bool("IMAGE_KEEP_GPS", False)  # stored originals keep their EXIF GPS (where they were taken)
 # Files of training images that no row names (a crash mid-upload, a lost deletion job) are deleted by
 # every worker every ORPHAN_FILE_SWEEP_SECONDS (0: never; `manage.py sweep_orphan_files` by hand)
 # once older than ORPHAN_FILE_MIN_AGE: a younger one may belong to an upload not yet committed.

@@ -15,13 +15,13 @@ from django.db import IntegrityError, transaction
 from inference.images import DecodedImage, encode_image, resize_to_max_side
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.core.api.exceptions import Conflict
-from ximilar_platform.images import storage
+from ximilar_platform.images import exif, storage
 from ximilar_platform.images.jobs import delete_stored_files
 from ximilar_platform.images.models import TrainingImage
 
 logger = logging.getLogger(__name__)
 
-# Encoded sources kept byte for byte when no pixel change is needed.
+# Encoded sources kept as sent when no pixel change is needed (less their EXIF GPS: exif.py).
 KEPT_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 LOSSLESS_FORMATS = {"PNG", "GIF", "BMP", "TIFF", "RAW"}
 
@@ -44,14 +44,20 @@ class ImageOptions:
 
 
 def ingest_training_image(*, workspace: Workspace, decoded: DecodedImage, options: ImageOptions) -> TrainingImage:
-    """Store a decoded upload once per workspace, downscaled unless ``noresize``, with a thumbnail."""
+    """Store a decoded upload once per workspace, downscaled unless ``noresize``, with a thumbnail.
+
+    The checksum is of the bytes the client sent, so that sending the same file again is found
+    whatever ``IMAGE_KEEP_GPS`` was then; a kept original loses its EXIF GPS unless that setting
+    is on (re-encoded copies carry no EXIF at all).
+    """
     checksum = hashlib.sha256(decoded.data).hexdigest()
     existing = TrainingImage.objects.filter(workspace=workspace, checksum=checksum).values_list("id", flat=True).first()
     if existing:
         raise ImageAlreadyExists(existing)
     image = decoded.image if options.noresize else resize_to_max_side(decoded.image, settings.TRAINING_IMAGE_MAX_SIDE)
     if image is decoded.image and not decoded.transposed and decoded.format in KEPT_FORMATS:
-        data, extension = decoded.data, KEPT_FORMATS[decoded.format]
+        data = decoded.data if settings.IMAGE_KEEP_GPS else exif.without_gps(decoded.data, decoded.format)
+        extension = KEPT_FORMATS[decoded.format]
     elif decoded.format in LOSSLESS_FORMATS:
         data, extension = encode_image(image, "PNG"), "png"
     else:
