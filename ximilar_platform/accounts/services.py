@@ -52,11 +52,3 @@ def add_member_by_username(*, workspace: Workspace, by: AbstractBaseUser, userna
         raise ValidationError({"username": [f"There is no user named '{username.strip()}'."]})
     workspace.members.add(member)
     return member
-
-
-@transaction.atomic
-def regenerate_token(*, user: AbstractBaseUser) -> str:
-    """Revoke the user's API tokens and issue one new key, which is shown once."""
-    ApiToken.objects.filter(user=user).delete()
-    _, key = ApiToken.issue(user, name="web")
-    return key

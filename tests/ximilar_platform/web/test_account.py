@@ -44,19 +44,43 @@ def test_the_demo_password_is_kept_and_still_signs_in(db, tmp_path) -> None:
     assert fresh != first and Client().login(username="demo", password=fresh)
 
 
-def test_regenerating_the_token_shows_it_once_and_revokes_the_old_one(web, alice) -> None:
+def test_a_new_token_is_shown_once_and_revoking_one_leaves_the_others(web, alice) -> None:
     old = APIClient()
     old.credentials(HTTP_AUTHORIZATION=f"Token {alice.token}")
-    assert old.get("/account/v2/user").status_code == 200
-    web.post("/app/account/token/")
+    web.post("/app/account/token/", {"name": "sync script", "expires_in_days": "30"})
     page = web.get("/app/account/").content.decode()
     key = page.split('id="new-api-key" class="mono" style="word-break:break-all">')[1].split("<")[0]
-    assert old.get("/account/v2/user").status_code == 401
+    assert "sync script" in page and key[:8] in page
     new = APIClient()
     new.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    assert new.get("/account/v2/user").status_code == 200
+    assert new.get("/account/v2/user").status_code == 200 and old.get("/account/v2/user").status_code == 200
     assert key not in web.get("/app/account/").content.decode()  # shown once
-    assert ApiToken.objects.filter(user=alice.user).count() == 1
+    first = ApiToken.objects.get(user=alice.user, prefix=alice.token[:8])
+    revoked = web.post(f"/app/account/token/{first.id}/revoke/", follow=True).content.decode()
+    assert f"Token {first.prefix}… revoked" in revoked
+    assert old.get("/account/v2/user").status_code == 401 and new.get("/account/v2/user").status_code == 200
+    assert list(ApiToken.objects.filter(user=alice.user).values_list("name", flat=True)) == ["sync script"]
+
+
+def test_bad_token_forms_say_why_and_issue_nothing(web, bob, alice) -> None:
+    answer = web.post("/app/account/token/", {"expires_in_days": "soon"}, follow=True).content.decode()
+    assert "whole number of days" in answer
+    answer = web.post("/app/account/token/", {"expires_in_days": "0"}, follow=True).content.decode()
+    assert "from 1 to 3650" in answer
+    bobs = ApiToken.objects.get(user=bob.user)
+    assert "Token not found." in web.post(f"/app/account/token/{bobs.id}/revoke/", follow=True).content.decode()
+    assert ApiToken.objects.count() == 2
+
+
+def test_the_account_page_shows_the_workspaces_usage(web, alice) -> None:
+    alice.client.post(
+        "/similarity/custom/v2/insert",
+        {"records": [{"_id": "a", "_descriptor": [1.0, 0.0]}, {"_id": "b", "_descriptor": [0.0, 1.0]}]},
+        format="json",
+        HTTP_COLLECTION_ID="shop",
+    )
+    page = web.get("/app/account/").content.decode()
+    assert '<strong id="usage-today">2</strong> records today' in page and "<td>search</td>" in page
 
 
 def test_a_new_workspace_becomes_the_current_one_and_scopes_the_pages(web, alice) -> None:

@@ -242,6 +242,24 @@ def test_a_person_searches_a_collection_by_an_image(page, live_server, alice, sh
     page.screenshot(path=str(shots / "collection.png"), full_page=True)
 
 
+def test_a_person_issues_and_revokes_tokens_and_reads_the_usage(page, live_server, alice, shots) -> None:
+    records = [{"_id": f"r{i}", "_descriptor": [1.0, float(i)]} for i in range(3)]
+    alice.client.post("/similarity/custom/v2/insert", {"records": records}, format="json", HTTP_COLLECTION_ID="s")
+    sign_in(page, live_server, alice)
+    page.goto(live_server.url + "/app/account/")
+    ready(page)
+    assert page.inner_text("#usage-today") == "3"
+    page.fill("#token-name", "shop sync script")
+    page.fill("#token-days", "30")
+    page.click("text=Issue a token")
+    key = page.inner_text("#new-api-key")
+    assert len(key) == 40 and page.locator(f"td:has-text('{key[:8]}')").count() == 1
+    page.click(f"[aria-label='Revoke token {alice.token[:8]}']")  # the confirmation is accepted
+    page.wait_for_selector(f"text=Token {alice.token[:8]}… revoked")
+    assert page.locator("tbody tr:has-text('shop sync script')").count() == 1
+    page.screenshot(path=str(shots / "account.png"), full_page=True)
+
+
 def test_pages_fit_a_phone(page, live_server, alice, shots) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, live_server, alice)

@@ -8,8 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from ximilar_platform.accounts import services
-from ximilar_platform.accounts.models import ApiToken, Workspace
+from ximilar_platform.accounts import services, tokens, usage
+from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.web.access import choose_workspace, owned_workspace, page
 from ximilar_platform.web.feedback import reported
 
@@ -22,7 +22,8 @@ def account(request: HttpRequest) -> HttpResponse:
     context = {
         "section": "account",
         "title": "Account",
-        "tokens": ApiToken.objects.filter(user=request.user).order_by("-created"),
+        "tokens": tokens.tokens_of(request.user).order_by("-created"),
+        "usage": usage.usage_of([request.workspace], days=30)[0],
         "new_key": request.session.pop("new_api_key", None),
         "member_workspaces": Workspace.objects.for_user(request.user)
         .prefetch_related("members")
@@ -34,9 +35,28 @@ def account(request: HttpRequest) -> HttpResponse:
 
 @page
 @require_POST
-def regenerate_token(request: HttpRequest) -> HttpResponse:
-    request.session["new_api_key"] = services.regenerate_token(user=request.user)
-    messages.success(request, "A new API token was issued; the old one no longer works.")
+def issue_token(request: HttpRequest) -> HttpResponse:
+    """A new token beside the others; its key goes to the next page once, through the session."""
+    days = request.POST.get("expires_in_days", "").strip()
+    if days and not days.isdigit():
+        messages.error(request, "Expires in: give a whole number of days, or leave it empty for never.")
+        return redirect("web:account")
+    with reported(request, "A new API token was issued: copy it now, it is shown only once."):
+        _, key = tokens.issue_token(
+            user=request.user,
+            name=request.POST.get("name", "").strip()[:100],
+            expires_in_days=int(days) if days else None,
+        )
+        request.session["new_api_key"] = key
+    return redirect("web:account")
+
+
+@page
+@require_POST
+def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
+    with reported(request):
+        token = tokens.revoke_token(user=request.user, ref=str(token_id))
+        messages.success(request, f"Token {token.prefix}… revoked: programs using it get 401 from now on.")
     return redirect("web:account")
 
 
