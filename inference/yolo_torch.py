@@ -7,6 +7,11 @@ ultralytics reaches for the network unless told not to: a DNS check at import, a
 (`check_font`) while reading a dataset, weight downloads for bare hub names and for the AMP
 check on CUDA, pip installs of missing requirements. `prepare_ultralytics` switches all of that
 off before the first import; its settings are process-wide and read once, at import.
+
+ultralytics unpickles checkpoints with ``torch.load(weights_only=False)`` by default: a crafted
+model.pt (an artifact, or a file in TRAINING_WEIGHTS_DIR) would run code while loading. Its
+``ULTRALYTICS_SAFE_LOAD`` mode loads with ``weights_only=True`` against an allow-list of its own
+and torch's model classes, and builds layers without ``eval``; `prepare_ultralytics` forces it.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ def prepare_ultralytics(config_dir: str | Path | None = None) -> Path:
 
     Returns:
         The config directory ultralytics uses.
+
+    Raises:
+        RuntimeError: ultralytics was imported before, without its safe checkpoint loading.
     """
     chosen = os.environ.get("YOLO_CONFIG_DIR") or str(
         config_dir or Path(tempfile.gettempdir()) / f"ultralytics-config-{os.getuid()}"
@@ -43,9 +51,13 @@ def prepare_ultralytics(config_dir: str | Path | None = None) -> Path:
     os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     os.environ.setdefault("YOLO_VERBOSE", "false")
     os.environ.setdefault("MPLCONFIGDIR", str(Path(chosen) / "matplotlib"))
+    os.environ["ULTRALYTICS_SAFE_LOAD"] = "1"  # forced: never unpickle a checkpoint's arbitrary objects
     import matplotlib
     import ultralytics  # noqa: F401  (reads the variables above, once)
-    from ultralytics.utils import SETTINGS, USER_CONFIG_DIR, patches
+    from ultralytics.utils import SAFE_LOAD, SETTINGS, USER_CONFIG_DIR, patches
+
+    if not SAFE_LOAD:  # imported before this call: its checkpoints would load with plain pickle
+        raise RuntimeError("ultralytics was imported before prepare_ultralytics(); it would unpickle checkpoints")
 
     # ultralytics replaces PIL.Image.open process-wide with a version that, on any unidentified
     # image, tries to install and import pi-heif: our decoder's "unrecognised image" answers would
