@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import Any
 
 from celery import Celery, bootsteps
@@ -57,4 +58,45 @@ class StaleJobSweep(bootsteps.StartStopStep):
         self.timer.cancel()
 
 
+class OrphanFileSweep(bootsteps.StartStopStep):
+    """Every ``ORPHAN_FILE_SWEEP_SECONDS`` (0: never), delete training-image files no row names.
+
+    It lists the whole storage, which on a bucket takes long, so it runs in a thread of its own
+    rather than in the timer that also runs the job sweep; one at a time per worker.
+    """
+
+    requires = {"celery.worker.components:Timer"}
+
+    def start(self, worker: Any) -> None:
+        from django.conf import settings
+
+        self.timer = None
+        self.running = threading.Lock()
+        if settings.ORPHAN_FILE_SWEEP_SECONDS:
+            self.timer = worker.timer.call_repeatedly(settings.ORPHAN_FILE_SWEEP_SECONDS, self.sweep_in_background)
+
+    def sweep_in_background(self) -> None:
+        if self.running.acquire(blocking=False):
+            threading.Thread(target=self._sweep, daemon=True).start()
+
+    def _sweep(self) -> None:
+        from django.conf import settings
+        from django.db import connection
+
+        from ximilar_platform.images.orphans import sweep_orphan_files
+
+        try:
+            sweep_orphan_files(older_than=settings.ORPHAN_FILE_MIN_AGE)
+        except Exception:  # storage or database unreachable: the next sweep retries
+            logger.exception("Sweep of orphan files failed")
+        finally:
+            connection.close()
+            self.running.release()
+
+    def stop(self, worker: Any) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
 app.steps["worker"].add(StaleJobSweep)
+app.steps["worker"].add(OrphanFileSweep)

@@ -70,19 +70,24 @@ def ingest_training_image(*, workspace: Workspace, decoded: DecodedImage, option
     ]
     try:
         with transaction.atomic():
-            return TrainingImage.objects.create(
-                workspace=workspace,
-                file=names[0],
-                thumbnail=names[1],
-                width=image.width,
-                height=image.height,
-                checksum=checksum,
-                meta_data=options.meta_data,
-                test_image=options.test_image,
-                real=options.real,
-            )
-    except IntegrityError:
-        storage.delete_files(names)  # a concurrent upload of the same bytes won the race
+            try:
+                return TrainingImage.objects.create(
+                    workspace=workspace,
+                    file=names[0],
+                    thumbnail=names[1],
+                    width=image.width,
+                    height=image.height,
+                    checksum=checksum,
+                    meta_data=options.meta_data,
+                    test_image=options.test_image,
+                    real=options.real,
+                )
+            # the insert failed, so no row names the files (should the commit after it fail instead, the
+            # orphan sweep keeps them if the row did commit and deletes them if not)
+            except BaseException:
+                storage.delete_files(names)
+                raise
+    except IntegrityError:  # a concurrent upload of the same bytes won the race
         existing = TrainingImage.objects.filter(workspace=workspace, checksum=checksum).values_list("id", flat=True)
         raise ImageAlreadyExists(existing.first()) from None
 
