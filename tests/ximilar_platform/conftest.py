@@ -54,9 +54,12 @@ def start_worker(
     processes: list[subprocess.Popen] = []
     saved: dict = {}
 
-    def start(broker: str = "filesystem", **extra_env: str) -> subprocess.Popen:
+    def start(
+        broker: str = "filesystem", *, redis_url: str | None = None, queue: str | None = None, **extra_env: str
+    ) -> subprocess.Popen:
+        """``redis_url``: another Redis than the shared one; ``queue``: the queue of an earlier worker."""
         data_dir = tmp_path / "data"
-        queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
+        queue = queue or f"test-{os.getpid()}-{time.monotonic_ns()}"
         env = {
             **os.environ,
             "DATABASE_URL": shared_database_url(),
@@ -66,8 +69,8 @@ def start_worker(
             **extra_env,
         }
         if broker == "redis":
-            env["REDIS_URL"] = django_settings.REDIS_URL
-            conf = {"broker_url": django_settings.REDIS_URL, "broker_transport_options": {"visibility_timeout": 3600}}
+            env["REDIS_URL"] = redis_url or django_settings.REDIS_URL
+            conf = {"broker_url": env["REDIS_URL"], "broker_transport_options": {"visibility_timeout": 3600}}
         else:
             env.pop("REDIS_URL", None)
             folder = str(data_dir / "broker" / "queue")
