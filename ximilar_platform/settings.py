@@ -143,6 +143,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 20 * 1024 * 1024)
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 50_000_000)  # a 48 MP phone photo fits; models see far less
 REQUEST_MAX_PIXELS = env_int("REQUEST_MAX_PIXELS", 200_000_000)  # the decoded images of one request together
+# JPEGs only predicted on decode at a reduced scale keeping their sides at least this and twice the model's input
+PREDICT_DECODE_MIN_SIDE = env_int("PREDICT_DECODE_MIN_SIDE", 1024)  # 0: always at full size
 TRAINING_IMAGE_MAX_SIDE = env_int("TRAINING_IMAGE_MAX_SIDE", 1024)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 256)
 IMAGE_KEEP_GPS = env_bool("IMAGE_KEEP_GPS", False)  # stored originals keep their EXIF GPS (where they were taken)
@@ -306,6 +308,7 @@ SEARCH_REEMBED_BATCH = env_int("SEARCH_REEMBED_BATCH", 64)
 INFERENCE_CACHE_SIZE = env_int("INFERENCE_CACHE_SIZE", 8)
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0) or None
 ARTIFACT_CACHE_DIR = Path(env_str("ARTIFACT_CACHE_DIR") or DATA_DIR / "artifact-cache")
+ARTIFACT_CACHE_MAX_BYTES = env_int("ARTIFACT_CACHE_MAX_BYTES", 5 * 1024**3)  # models downloaded from S3, per host
 MAX_RECORDS = env_int("MAX_RECORDS", 10)
 
 # Flows: records per process request, and the deepest chain of nodes (nested flows included).

@@ -1,7 +1,8 @@
 """Model artifacts in storage: published file by file, read back as a local directory.
 
-Artifacts are immutable, so a non-local storage (S3) is copied once per version into
-``ARTIFACT_CACHE_DIR``; the local file storage is read in place.
+Artifacts are immutable, so a non-local storage (S3) is copied once per version and host into
+``ARTIFACT_CACHE_DIR``, which keeps at most ``ARTIFACT_CACHE_MAX_BYTES`` (least recently used out);
+the local file storage is read in place.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def local_dir(prefix: str, names: list[str]) -> Path:
         return Path(default_storage.path(prefix))
     target = settings.ARTIFACT_CACHE_DIR / prefix.replace("/", "_")
     if target.is_dir():
+        os.utime(target)  # recently used: the last to be evicted
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".download-"))
@@ -46,7 +48,28 @@ def local_dir(prefix: str, names: list[str]) -> Path:
         os.rename(staging, target)
     except OSError:  # another process finished the same download first
         shutil.rmtree(staging, ignore_errors=True)
+    evict(keep=target)
     return target
+
+
+def evict(*, keep: Path) -> list[Path]:
+    """Delete the least recently used artifacts until the cache holds ``ARTIFACT_CACHE_MAX_BYTES``.
+
+    A model already loaded keeps running from memory; one evicted while another process was about
+    to load it is downloaded again, so eviction never breaks serving, it only costs a download.
+    """
+    limit = settings.ARTIFACT_CACHE_MAX_BYTES
+    folders = [path for path in keep.parent.iterdir() if path.is_dir() and not path.name.startswith(".")]
+    sizes = {path: sum(file.stat().st_size for file in path.iterdir() if file.is_file()) for path in folders}
+    total, evicted = sum(sizes.values()), []
+    for path in sorted(folders, key=lambda folder: folder.stat().st_mtime):
+        if total <= limit:
+            break
+        if path != keep:
+            shutil.rmtree(path, ignore_errors=True)
+            total -= sizes[path]
+            evicted.append(path)
+    return evicted
 
 
 def local_copy(name: str, work_dir: Path) -> str:
