@@ -35,7 +35,7 @@ from ximilar_platform.annotate.serializers import (
     VerificationSerializer,
 )
 from ximilar_platform.annotate.tasks import find_annotated_task
-from ximilar_platform.core.api.filters import UUIDFilter
+from ximilar_platform.core.api.filters import IntegerFilter, UUIDFilter
 from ximilar_platform.core.api.lookups import get_in_workspace, get_many_in_workspace, parse_uuid
 from ximilar_platform.core.api.viewsets import UUID_PATTERN, WorkspaceMixin, WorkspaceScopedViewSet
 from ximilar_platform.images.models import TrainingImage
@@ -80,7 +80,7 @@ class ByTask(django_filters.FilterSet):
 
 class VerificationFilterSet(django_filters.FilterSet):
     image = UUIDFilter(field_name="image_id")
-    user = django_filters.NumberFilter(field_name="user_id")
+    user = IntegerFilter(field_name="user_id")
 
 
 class VerificationViewSet(ScopedByOwner, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin):
@@ -236,7 +236,7 @@ class QueueView(WorkspaceMixin, ListAPIView):
 
 
 class AnnotationJobFilterSet(ByTask):
-    assignee = django_filters.NumberFilter(field_name="assignee_id")
+    assignee = IntegerFilter(field_name="assignee_id")
 
 
 class AnnotationJobViewSet(WorkspaceScopedViewSet):

@@ -10,9 +10,24 @@ from ximilar_platform.recognition.models import Label, Task
 
 
 @transaction.atomic
-def create_task(*, workspace: Workspace, name: str, type: str = Task.Type.MULTI_CLASS, description: str = "") -> Task:
+def create_task(
+    *,
+    workspace: Workspace,
+    name: str,
+    type: str = Task.Type.MULTI_CLASS,
+    description: str = "",
+    arch: str = "",
+    required_verifications: int = 1,
+) -> Task:
     """Create a task; a tagging task also gets its negative label ("none of the tags")."""
-    task = Task.objects.create(workspace=workspace, name=name, type=type, description=description)
+    task = Task.objects.create(
+        workspace=workspace,
+        name=name,
+        type=type,
+        description=description,
+        arch=arch,
+        required_verifications=required_verifications,
+    )
     if task.type == Task.Type.MULTI_LABEL:
         negative = Label.objects.create(
             workspace=workspace,

@@ -193,3 +193,12 @@ def test_similarity_groups_are_verified_the_same_way(api, bob) -> None:
     )
     assert api.delete(f"/annotate/v2/similarity-verification/{made.json()['id']}").status_code == 204
     assert api.get(f"/annotate/v2/similarity-verification?group={group['id']}").json()["count"] == 0
+
+
+@pytest.mark.parametrize("value", ["1.5", "-7.03e+53", str(2**63)])
+def test_member_filters_answer_400_to_what_is_not_a_64_bit_integer(api, value: str) -> None:
+    """A float or an integer past 64 bits once reached SQLite and answered 500 (issue 12's fuzzer)."""
+    for url in (f"{JOBS}/?assignee={value}", f"{VERIFY}/?user={value}"):
+        response = api.get(url)
+        assert response.status_code == 400 and set(response.json()["fields"]) == {url.split("?")[1].split("=")[0]}
+    assert api.get(f"{JOBS}/?assignee={2**63 - 1}").json()["count"] == 0

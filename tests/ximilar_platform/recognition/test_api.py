@@ -21,6 +21,13 @@ def test_new_task_is_untrained(api, alice) -> None:
     assert task["workspace"] == str(alice.workspace.id) and task["labels"] == []
 
 
+def test_new_task_keeps_its_architecture_and_verifications(api) -> None:
+    """Every field the task JSON takes on create is stored (arch once answered 500, issue 12's fuzzer)."""
+    task = create(api, TASKS, name="dogs", arch="resnet18", required_verifications=3)
+    assert (task["arch"], task["required_verifications"]) == ("resnet18", 3)
+    assert api.get(f"{TASKS}/{task['id']}").json()["arch"] == "resnet18"
+
+
 def test_tagging_task_gets_its_negative_label(api) -> None:
     task = create(api, TASKS, name="tags", type="multi_label")
     labels = api.get(f"{LABELS}/?task={task['id']}").json()["results"]

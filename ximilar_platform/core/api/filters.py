@@ -44,14 +44,20 @@ class BooleanFormField(forms.Field):
         return parsed
 
 
+INTEGER_LIMIT = 2**63  # the databases' 64-bit integers: a larger value overflows SQLite's driver (a 500)
+
+
 class IntegerFormField(forms.Field):
     def to_python(self, value: Any) -> int | None:
         if value in self.empty_values:
             return None
         try:
-            return int(value)
+            number = int(value)
         except ValueError as error:
             raise forms.ValidationError("Expected an integer.", code="invalid") from error
+        if not -INTEGER_LIMIT <= number < INTEGER_LIMIT:
+            raise forms.ValidationError("Expected a 64-bit integer.", code="invalid")
+        return number
 
 
 class UUIDFilter(django_filters.Filter):
