@@ -18,6 +18,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(related_name="jobs")
 
 
+def route(name: str, args: tuple, kwargs: dict, options: dict, task: Any = None, **_: Any) -> dict[str, str] | None:
+    """``CELERY_TASK_ROUTES``: a job to its kind's queue (`core.jobs.queue_of`), the rest to the default queue."""
+    if name == "ximilar_platform.core.jobs.run_job":
+        from ximilar_platform.core.jobs import queue_of
+
+        return {"queue": queue_of(args[0])}
+    return None
+
+
 @app.on_after_configure.connect
 def _create_broker_folders(sender: Celery, **_: object) -> None:
     """The filesystem transport needs its folders to exist before the first message."""

@@ -55,6 +55,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ximilar_platform.core.request_id.RequestIdMiddleware",  # first: every answer and log record has the id
+    "ximilar_platform.core.request_metrics.RequestMetrics",
+    "ximilar_platform.core.operations.OperationalEndpoints",  # /healthz, /readyz, /metrics before the Host check
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -223,6 +226,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # job state lives in the database, not in a result backend
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed worker's message goes back; the job's claim stops a rerun
+CELERY_TASK_ROUTES = ["ximilar_platform.celery.route"]  # which queue each kind of work goes to
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -241,13 +246,40 @@ else:
         "store_processed": False,
     }
 
+# Logs: text for people (`make run`), json (one object per line) for log collectors in production.
+# Every record carries the id of the request it was logged in (core.request_id).
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'text' or 'json', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "ximilar_platform.core.request_id.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "json": {"()": "ximilar_platform.core.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        # in json, gunicorn's workers log their access and error lines through the same handler
+        **{
+            name: {"handlers": ["console"], "propagate": False}
+            for name in ("gunicorn.access", "gunicorn.error")
+            if LOG_FORMAT == "json"
+        },
+    },
 }
+# In json, Celery workers keep this configuration instead of installing their own text handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"
+
+# Operations: /healthz, /readyz, /metrics (core.health, core.metrics_view).
+READYZ_TIMEOUT = env_float("READYZ_TIMEOUT", 2.0)  # seconds /readyz waits for its checks (and /metrics for Redis)
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+# With a token, /metrics needs `Authorization: Bearer <token>`; without one it answers loopback clients only.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+METRICS_JOBS_WINDOW = env_float("METRICS_JOBS_WINDOW", 24 * 3600)  # seconds of ended jobs /metrics counts
 
 # `manage.py serve` (what `make run` starts): the API server and a worker together.
 PORT = env_int("PORT", 8000)
@@ -259,6 +291,7 @@ DEMO_USERNAME = env_str("DEMO_USERNAME", "demo")
 
 # Training (runs in workers on the `training` queue).
 TRAINING_QUEUE = env_str("TRAINING_QUEUE", "training")  # served by GPU workers in production
+INFERENCE_QUEUE = env_str("INFERENCE_QUEUE", "inference")  # suggestion runs, re-embeddings: GPU or CPU workers
 # Trainings of one workspace that run at once; more wait (pending) for their turn. 0: no limit.
 TRAINING_MAX_ACTIVE_PER_WORKSPACE = env_int("TRAINING_MAX_ACTIVE_PER_WORKSPACE", 1)
 TRAINING_MIN_LABELS = env_int("TRAINING_MIN_LABELS", 2)

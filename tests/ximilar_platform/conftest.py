@@ -66,6 +66,7 @@ def start_worker(
             "MEDIA_ROOT": str(media_root),
             "DATA_DIR": str(data_dir),
             "TRAINING_QUEUE": queue,  # what the worker itself sends (its sweep's re-sends) comes back to it
+            "INFERENCE_QUEUE": queue,
             **extra_env,
         }
         if broker == "redis":
@@ -85,7 +86,7 @@ def start_worker(
             }
             os.makedirs(folder, exist_ok=True)
         changed = {"task_always_eager": False, "task_default_queue": queue, **conf}
-        settings.TRAINING_QUEUE = queue
+        settings.TRAINING_QUEUE = settings.INFERENCE_QUEUE = queue
         saved.update({key: celery_app.conf[key] for key in changed if key not in saved})
         celery_app.conf.update(changed)
         reset_broker_connections()

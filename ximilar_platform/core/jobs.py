@@ -37,6 +37,12 @@ def register_runner(kind: str, run: Callable[..., None]) -> None:
     RUNNERS[kind] = run
 
 
+def queue_of(runner: str) -> str:
+    """Where each kind of job waits: trainings on ``TRAINING_QUEUE`` (GPU workers), suggestion runs and
+    re-embeddings on ``INFERENCE_QUEUE`` (GPU or CPU workers); file deletions use the default queue."""
+    return settings.TRAINING_QUEUE if runner == "training" else settings.INFERENCE_QUEUE
+
+
 @shared_task(
     acks_late=True,
     soft_time_limit=settings.TRAINING_TIME_LIMIT,  # the job fails with the limit in its error
@@ -82,14 +88,14 @@ class Job(models.Model):
         return bool(rows.update(**fields))
 
     def enqueue(self) -> None:
-        """Send the job to ``TRAINING_QUEUE`` once the transaction commits."""
+        """Send the job to its queue (`queue_of`) once the transaction commits."""
         transaction.on_commit(self._send)
 
     def _send(self) -> None:
         """When the broker cannot take the message, fail the job rather than leave it pending forever."""
         self._update(sends=models.F("sends") + 1, sent=timezone.now())
         try:
-            run_job.apply_async((self.runner, str(self.pk)), queue=settings.TRAINING_QUEUE)
+            run_job.apply_async((self.runner, str(self.pk)))  # to its queue: ximilar_platform.celery.route
         except Exception as error:  # kombu raises its own and socket errors once its retries are spent
             logger.exception("%s %s could not be queued", type(self).__name__, self.pk)
             self.fail(f"The {self.noun} could not be queued (message broker unreachable: {error}); try again later.")
@@ -197,7 +203,7 @@ class Job(models.Model):
             else:
                 job.fail(
                     f"No worker took the {cls.noun} after {job.sends} sends: is a worker consuming the "
-                    f"'{settings.TRAINING_QUEUE}' queue?"
+                    f"'{queue_of(cls.runner)}' queue?"
                 )
             changed += 1
         return changed

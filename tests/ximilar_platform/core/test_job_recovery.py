@@ -18,7 +18,7 @@ from ximilar_platform.training_jobs.models import TrainingJob
 def sent(monkeypatch) -> list[tuple]:
     """The messages the sweep sends (the broker is not what this tests; the real worker tests cover it)."""
     calls: list[tuple] = []
-    monkeypatch.setattr(jobs.run_job, "apply_async", lambda args, queue: calls.append((args, queue)))
+    monkeypatch.setattr(jobs.run_job, "apply_async", lambda args: calls.append((args, jobs.queue_of(args[0]))))
     return calls
 
 

@@ -16,7 +16,7 @@ from ximilar_platform.training_jobs.runner import run_training_job
 def sent(monkeypatch) -> list[str]:
     """Ids of the jobs sent to the queue (what the worker does with a message is tested by running it)."""
     calls: list[str] = []
-    monkeypatch.setattr(jobs.run_job, "apply_async", lambda args, queue: calls.append(args[1]))
+    monkeypatch.setattr(jobs.run_job, "apply_async", lambda args: calls.append(args[1]))
     return calls
 
 

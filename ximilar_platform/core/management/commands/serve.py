@@ -14,7 +14,7 @@ import sys
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from ximilar_platform.accounts.demo import ensure_demo_password, ensure_demo_token
 
@@ -24,6 +24,13 @@ CRASH_LOOP_RESTARTS = 5  # that many times in a row: stop rather than restart fo
 
 class Command(BaseCommand):
     help = "Run the API server and a Celery worker (the embedded install started by `make run`)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Run only the API server: jobs wait for a worker started elsewhere (the API fuzz test uses it).",
+        )
 
     def handle(self, *args, **options) -> int:
         key = ensure_demo_token(username=settings.DEMO_USERNAME, token_file=settings.DATA_DIR / "demo_token")
@@ -37,7 +44,7 @@ class Command(BaseCommand):
             f"Web app: http://localhost:{settings.PORT}/app/ (user {settings.DEMO_USERNAME}, password {password})"
         )
         self.stdout.flush()
-        commands = [self.server_command(), self.worker_command()]
+        commands = [self.server_command()] + ([] if options["no_worker"] else [self.worker_command()])
         children = [subprocess.Popen(command) for command in commands]
         started = [time.monotonic()] * len(children)
         quick_deaths = [0] * len(children)
@@ -84,6 +91,8 @@ class Command(BaseCommand):
             "-m",
             "gunicorn",
             "ximilar_platform.wsgi:application",
+            "--config",
+            "python:ximilar_platform.gunicorn_conf",  # the metrics of every worker together; the access log
             *binds,
             "--workers",
             str(settings.WEB_CONCURRENCY),
@@ -108,7 +117,7 @@ class Command(BaseCommand):
             "ximilar_platform",
             "worker",
             "--queues",
-            f"default,{settings.TRAINING_QUEUE}",
+            f"default,{settings.TRAINING_QUEUE},{settings.INFERENCE_QUEUE}",  # one worker does every kind of work
             "--concurrency",
             str(settings.WORKER_CONCURRENCY),
             "--loglevel",
