@@ -2,6 +2,7 @@
 
 Every prediction entry point (classify, detect, descriptor, flows, search) counts the records of
 a request it accepted, before decoding them; ``WORKSPACE_DAILY_RECORDS`` (0: none) caps a day.
+The same call counts them for Prometheus (per service only: no workspace in the labels).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from rest_framework.exceptions import Throttled
 
+from ximilar_platform import metrics
 from ximilar_platform.accounts.models import DailyUsage, Workspace
 
 MAX_DAYS = 366
@@ -33,6 +35,7 @@ def count_records(*, workspace_id: uuid.UUID, service: str, records: int) -> Non
                     f"this request has {records}. The count starts again at midnight UTC."
                 ),
             )
+    metrics.RECORDS_PREDICTED.labels(service=service).inc(records)
     rows = DailyUsage.objects.filter(workspace_id=workspace_id, day=today, service=service)
     if rows.update(records=F("records") + records):
         return
