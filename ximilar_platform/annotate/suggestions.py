@@ -8,7 +8,6 @@ place of the task's other categories), and both record who decided.
 from __future__ import annotations
 
 import logging
-import socket
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +18,7 @@ from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.annotate.models import Suggestion, SuggestionRun
 from ximilar_platform.core.api.exceptions import Conflict
-from ximilar_platform.core.jobs import Heartbeat
+from ximilar_platform.core.jobs import Heartbeat, worker_name
 from ximilar_platform.core.models import TaskKind, TrainableTask
 from ximilar_platform.detection.models import DetectionObject, DetectionTask
 from ximilar_platform.detection.predictions import detect
@@ -64,7 +63,7 @@ def start_suggestions(
 def run_suggestions(*, job_id: str) -> None:
     """In a worker: predict the run's images in batches; each image's open suggestions are replaced."""
     run = SuggestionRun.objects.select_related("version").filter(pk=job_id).first()
-    if run is None or not run.start(worker=socket.gethostname()):
+    if run is None or not run.start(worker=worker_name()):
         return
     run.report(done=0)  # a retried run starts over
     model = Task if run.task_kind == TaskKind.RECOGNITION else DetectionTask

@@ -10,7 +10,6 @@ version and dimension. A failure clears the pending vectors and changes nothing 
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from typing import Any
 
@@ -24,7 +23,7 @@ from rest_framework.exceptions import ValidationError
 from ximilar_platform.collections import embedders
 from ximilar_platform.collections.models import Collection, CollectionRecord, Reembedding
 from ximilar_platform.core.api.exceptions import Conflict
-from ximilar_platform.core.jobs import Heartbeat
+from ximilar_platform.core.jobs import Heartbeat, worker_name
 from ximilar_platform.images import storage
 from ximilar_platform.similarity.models import SimilarityTask
 from ximilar_platform.training_jobs.models import ModelVersion
@@ -117,7 +116,7 @@ def run(*, job_id: str) -> None:
     A job that is not pending (a redelivered message of a job that ran or runs elsewhere) is left alone.
     """
     job = Reembedding.objects.select_related("collection", "task").filter(pk=job_id).first()
-    if job is None or not job.start(worker=socket.gethostname()):
+    if job is None or not job.start(worker=worker_name()):
         return
     try:
         with Heartbeat(job):

@@ -16,6 +16,8 @@ function here looks the runner up, so no module of this layer names an app above
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -35,6 +37,11 @@ RUNNERS: dict[str, Callable[..., None]] = {}
 def register_runner(kind: str, run: Callable[..., None]) -> None:
     """``run(job_id=...)`` executes a job whose ``runner`` is ``kind``, in a worker."""
     RUNNERS[kind] = run
+
+
+def worker_name() -> str:
+    """Who runs a job: host and process, so an operator (or a test) can tell two workers of one machine apart."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def queue_of(runner: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import tempfile
 import uuid
 from dataclasses import asdict
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import transaction
 
-from ximilar_platform.core.jobs import Heartbeat
+from ximilar_platform.core.jobs import Heartbeat, worker_name
 from ximilar_platform.training_jobs import artifacts
 from ximilar_platform.training_jobs.adapters import adapter_for
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
@@ -37,7 +36,7 @@ def run_training_job(*, job_id: str) -> None:
     from training.spec import TrainingError
 
     job = TrainingJob.objects.filter(id=job_id).first()
-    if job is None or not job.start(worker=socket.gethostname()):
+    if job is None or not job.start(worker=worker_name()):
         return
     adapter = adapter_for(job.task_kind)
     try:
