@@ -112,3 +112,16 @@ def test_bodies_the_fuzzer_found_answer_4xx_not_500(api) -> None:
     ):
         answer = api.post(path, [1, 2], format="json")
         assert answer.status_code == 400 and answer.json()["detail"] == "Send a JSON object as the request body.", path
+
+
+def test_forms_and_queries_of_too_many_fields_answer_400_in_the_error_shape(api, settings) -> None:
+    """Django refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields; that once left as a 500 (issue 12's fuzzer)."""
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    fields = {f"field{index}": "x" for index in range(11)}
+    multipart = api.post(TASKS, {"name": "many", **fields})  # APIClient's default: multipart
+    form = api.generic("POST", TASKS, "&".join(f"{key}=x" for key in fields), "application/x-www-form-urlencoded")
+    query = api.get(f"{TASKS}/?" + "&".join(f"{key}=x" for key in fields))
+    for answer in (multipart, form, query):
+        assert answer.status_code == 400 and answer.json()["code"] == "parse_error", answer.content
+        assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in answer.json()["detail"]
+    assert not Task.objects.exists()

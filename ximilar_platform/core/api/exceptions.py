@@ -11,7 +11,7 @@ import logging
 import uuid
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -89,6 +89,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # e.g. a form or query of too many fields: 400, as Django answers
+        exc = exceptions.ParseError(str(exc))
     elif isinstance(exc, InvalidImage):
         return Response(error_body(exc.message, exc.code, exc.status), status=exc.status)
     if isinstance(exc, exceptions.APIException):
