@@ -54,8 +54,11 @@ def _broker() -> None:
 def _storage() -> None:
     if isinstance(default_storage, FileSystemStorage):
         _writable(Path(default_storage.location), "media folder")
+    elif bucket := getattr(default_storage, "bucket_name", None):
+        # S3: the bucket exists and our keys may use it (an object's HEAD answers 404 for a missing bucket too)
+        default_storage.connection.meta.client.head_bucket(Bucket=bucket)
     else:
-        default_storage.exists("readyz-probe")  # a request to the bucket: it answers, and our keys work
+        default_storage.exists("readyz-probe")  # another backend: one request to it
 
 
 CHECKS: dict[str, Callable[[], None]] = {"database": _database, "broker": _broker, "storage": _storage}

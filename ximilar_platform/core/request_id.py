@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
@@ -33,20 +34,28 @@ def accepted(value: str | None) -> str:
 
 
 class RequestIdMiddleware:
-    """First in MIDDLEWARE, so everything below (errors, probes, static files) logs and answers with the id."""
+    """First in MIDDLEWARE, so everything below (errors, probes, static files) logs and answers with the id.
+
+    The id stays set until the answer is closed (`request_finished`), not only until the middleware
+    returns: Django logs 4xx/5xx answers and gunicorn writes its access line after that.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = accepted(request.headers.get(HEADER))
-        token = _current.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            _current.reset(token)
+        _current.set(request_id)
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
+
+
+def _forget(**_: object) -> None:
+    _current.set(NONE)
+
+
+request_finished.connect(_forget, dispatch_uid="ximilar_platform.core.request_id")
 
 
 class RequestIdFilter(logging.Filter):
