@@ -58,6 +58,12 @@ class DecodedImage:
     format: str
     data: bytes
     transposed: bool
+    drafted_from: tuple[int, int] | None = None  # the oriented full size when a JPEG was decoded smaller
+
+    @property
+    def full_size(self) -> tuple[int, int]:
+        """Width and height at full resolution, oriented: the pixels that sizes and boxes are answered in."""
+        return self.drafted_from or self.image.size
 
 
 def decode_bytes(
@@ -68,7 +74,8 @@ def decode_bytes(
     Args:
         data: The encoded file as received.
         limits: Byte and pixel limits; exceeding either answers 413.
-        draft_size: JPEG only: lets libjpeg decode at 1/2..1/8 scale; the result may be larger.
+        draft_size: JPEG only: lets libjpeg decode at 1/2..1/8 scale, keeping each side at least
+            this big (so the result may be larger); `DecodedImage.full_size` keeps the full size.
 
     Raises:
         InvalidImage: Empty, too large, unsupported, unrecognised or corrupt data.
@@ -86,16 +93,26 @@ def decode_bytes(
         if img.width * img.height > limits.max_pixels:
             raise too_large(f"Image is {img.width}x{img.height} pixels, more than the limit of {limits.max_pixels}")
         fmt = "JPEG" if img.format == "MPO" else img.format  # MPO: the multi-picture JPEG of phone cameras
+        full_size = img.size
         if fmt == "JPEG" and draft_size is not None:
             img.draft("RGB", draft_size)
         img.load()  # animated GIF/WebP and multi-page TIFF: the first frame only
-        transposed = img.getexif().get(0x0112, 1) in range(2, 9)
+        orientation = img.getexif().get(0x0112, 1)
+        transposed = orientation in range(2, 9)
         rgb = _to_rgb(ImageOps.exif_transpose(img) if transposed else img)
-    return DecodedImage(image=rgb, format=fmt, data=data, transposed=transposed)
+    drafted_from = None
+    if img.size != full_size:
+        drafted_from = full_size[::-1] if orientation in range(5, 9) else full_size  # 5-8 swap the axes
+    return DecodedImage(image=rgb, format=fmt, data=data, transposed=transposed, drafted_from=drafted_from)
 
 
 def decode_base64(
-    text: str | bytes, limits: ImageLimits = ImageLimits(), *, width: int | None = None, height: int | None = None
+    text: str | bytes,
+    limits: ImageLimits = ImageLimits(),
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    draft_size: tuple[int, int] | None = None,
 ) -> DecodedImage:
     """Decode base64 (standard or URL-safe, padding optional, data URI allowed) of an image or raw BGR pixels.
 
@@ -105,6 +122,7 @@ def decode_base64(
         width: With `height`: the data is raw BGR pixels when it is exactly width*height*3 bytes.
             Values that are not positive integers (or digit strings) are ignored.
         height: See `width`.
+        draft_size: See `decode_bytes`.
 
     Raises:
         InvalidImage: Invalid base64 (code "invalid_base64"), or any error of `decode_bytes`.
@@ -128,7 +146,7 @@ def decode_base64(
         raise too_large(f"Image is {len(data)} bytes, more than the limit of {limits.max_bytes}")
     w, h = _positive_int(width), _positive_int(height)
     if not (w and h and len(data) == w * h * 3):
-        return decode_bytes(data, limits)  # also when width/height were merely echoed with an encoded image
+        return decode_bytes(data, limits, draft_size=draft_size)  # also when width/height merely echo an image
     if w * h > limits.max_pixels:
         raise too_large(f"Image is {w}x{h} pixels, more than the limit of {limits.max_pixels}")
     rgb = np.ascontiguousarray(np.frombuffer(data, dtype=np.uint8).reshape(h, w, 3)[:, :, ::-1])
@@ -136,17 +154,26 @@ def decode_base64(
 
 
 def decode_record(
-    record: Mapping[str, Any], limits: ImageLimits = ImageLimits(), policy: UrlPolicy = UrlPolicy()
+    record: Mapping[str, Any],
+    limits: ImageLimits = ImageLimits(),
+    policy: UrlPolicy = UrlPolicy(),
+    *,
+    draft_size: tuple[int, int] | None = None,
 ) -> DecodedImage:
-    """Decode the image of an API record: `_base64`/`base64` (raw BGR with `_width`/`_height`), else `_url`/`url`."""
+    """Decode the image of an API record: `_base64`/`base64` (raw BGR with `_width`/`_height`), else `_url`/`url`.
+
+    `draft_size`: see `decode_bytes`.
+    """
     if (key := _present(record, "_base64", "base64")) is not None:
         if not isinstance(record[key], (str, bytes)):
             raise InvalidImage(f"{key} must be a string", code="invalid_base64")
-        return decode_base64(record[key], limits, width=record.get("_width"), height=record.get("_height"))
+        return decode_base64(
+            record[key], limits, width=record.get("_width"), height=record.get("_height"), draft_size=draft_size
+        )
     if (key := _present(record, "_url", "url")) is not None:
         if not isinstance(record[key], str):
             raise InvalidImage(f"{key} must be a string", code="invalid_url")
-        return decode_bytes(fetch_url(record[key], policy), limits)
+        return decode_bytes(fetch_url(record[key], policy), limits, draft_size=draft_size)
     raise InvalidImage("Record has no image: give _base64 or _url", code="missing_image")
 
 

@@ -121,6 +121,30 @@ def test_exif_orientation_6_turns_landscape_into_portrait() -> None:
 def test_draft_size_lets_a_big_jpeg_decode_smaller_but_not_below_the_hint() -> None:
     decoded = decode_bytes(encoded("JPEG", size=(1600, 1200)), draft_size=(200, 200))
     assert 200 <= max(decoded.image.size) < 1600 and decoded.image.mode == "RGB"
+    assert decoded.image.size == (400, 300) and decoded.full_size == (1600, 1200)  # 1/4: 1/8 would go below 200
+
+
+def test_a_drafted_rotated_jpeg_reports_its_oriented_full_size() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    decoded = decode_bytes(encoded("JPEG", size=(1600, 1200), exif=exif.tobytes()), draft_size=(300, 300))
+    assert decoded.image.size == (300, 400) and decoded.full_size == (1200, 1600)
+
+
+@pytest.mark.parametrize(
+    "data", [encoded("JPEG", size=(400, 300)), encoded("PNG", size=(1600, 1200))], ids=["small JPEG", "PNG"]
+)
+def test_what_a_draft_cannot_shrink_decodes_at_full_size(data: bytes) -> None:
+    decoded = decode_bytes(data, draft_size=(300, 300))
+    assert decoded.drafted_from is None and decoded.full_size == decoded.image.size == Image.open(io.BytesIO(data)).size
+
+
+@pytest.mark.parametrize("key", ["_base64", "_url"])
+def test_a_record_passes_the_draft_size_on(key: str, base: str) -> None:
+    data = encoded("JPEG", size=(1600, 1200))
+    source = base64.b64encode(data).decode() if key == "_base64" else f"{base}/photo.jpg"
+    decoded = decode_record({key: source}, policy=LOOPBACK, draft_size=(300, 300))
+    assert decoded.image.size == (400, 300) and decoded.full_size == (1600, 1200)
 
 
 @pytest.mark.parametrize(
@@ -355,6 +379,7 @@ class Handler(BaseHTTPRequestHandler):
         port = self.server.server_address[1]
         routes = {
             "/image.png": lambda: self.answer(200, encoded("PNG")),
+            "/photo.jpg": lambda: self.answer(200, encoded("JPEG", size=(1600, 1200))),
             "/missing": lambda: self.answer(404, b"nope"),
             "/big": lambda: self.answer(200, b"x" * 5000),
             "/big-no-length": lambda: self.answer(200, b"x" * 5000, length=False),

@@ -23,7 +23,8 @@ class DetectView(APIView):
         started = time.perf_counter()
         read = read_prediction(request, TaskKind.DETECTION)
         keep_prob = parse_keep_prob(request.data.get("keep_prob"))
-        outputs = [{"_objects": objects} for objects in detect(read.version, read.images, keep_prob)]
+        found = detect(read.version, read.images, keep_prob, full_sizes=read.full_sizes)
+        outputs = [{"_objects": objects} for objects in found]
         if request.data.get("descriptor") and read.images:  # a 1280-d generic descriptor per record
             for output, vector in zip(outputs, generic_descriptors(read.images), strict=True):
                 output["_descriptor"] = vector

@@ -26,27 +26,43 @@ def parse_keep_prob(value: Any) -> float:
     return number
 
 
-def detect(version: ModelVersion, images: list[Image.Image], keep_prob: float) -> list[list[dict[str, Any]]]:
-    """The objects found on each image, from one batched forward pass."""
+def detect(
+    version: ModelVersion, images: list[Image.Image], keep_prob: float, full_sizes: list[tuple[int, int]] | None = None
+) -> list[list[dict[str, Any]]]:
+    """The objects found on each image, from one batched forward pass.
+
+    ``full_sizes``: the size each image has at full resolution, when it was decoded smaller;
+    boxes are answered in those pixels.
+    """
     if not images:
         return []
     found = predictors.predictor_for(version).predict(images, keep_prob=keep_prob)
     labels = {str(label.id): label for label in DetectionLabel.objects.filter(id__in=version.manifest["labels"])}
-    return [objects_json(objects, labels, image) for objects, image in zip(found, images, strict=True)]
+    sizes = full_sizes or [image.size for image in images]
+    return [
+        objects_json(objects, labels, image, size) for objects, image, size in zip(found, images, sizes, strict=True)
+    ]
 
 
-def objects_json(found: list[dict[str, Any]], labels: dict[str, DetectionLabel], image: Image.Image) -> list[dict]:
-    """Detections as Ximilar returns them; ``bound_box`` in pixels of ``image``, ``area`` a fraction of it."""
-    area = float(image.width * image.height) or 1.0
+def objects_json(
+    found: list[dict[str, Any]], labels: dict[str, DetectionLabel], image: Image.Image, full_size: tuple[int, int]
+) -> list[dict]:
+    """Detections as Ximilar returns them; ``bound_box`` in pixels of ``full_size``, ``area`` a fraction of it.
+
+    The detector's boxes, in pixels of ``image``, are scaled to ``full_size`` (a JPEG decoded smaller).
+    """
+    width, height = full_size
+    area = float(width * height) or 1.0
+    sx, sy = width / (image.width or 1), height / (image.height or 1)
     objects = []
     for item in found:
         label = labels.get(item["label"])
-        xmin, ymin, xmax, ymax = item["bound_box"]
+        xmin, ymin, xmax, ymax = (v * scale for v, scale in zip(item["bound_box"], (sx, sy, sx, sy), strict=True))
         objects.append(
             {
                 "name": label.public_name if label else item["label"],
                 "id": item["label"],
-                "bound_box": [int(xmin), int(ymin), int(xmax), int(ymax)],
+                "bound_box": [round(xmin), round(ymin), round(xmax), round(ymax)],
                 "prob": round(float(item["prob"]), 5),
                 "area": round((xmax - xmin) * (ymax - ymin) / area, 5),
             }

@@ -48,6 +48,11 @@ class Batch:
         """The readable records' images, in order: the one batch a model runs on."""
         return [item.image for item in self.decoded if isinstance(item, DecodedImage)]
 
+    @property
+    def full_sizes(self) -> list[tuple[int, int]]:
+        """The full size of each of `images`, which may have been decoded smaller (`draft_side`)."""
+        return [item.full_size for item in self.decoded if isinstance(item, DecodedImage)]
+
 
 @dataclass(frozen=True)
 class Prediction(Batch):
@@ -65,7 +70,21 @@ def read_prediction(request: Request, kind: str) -> Prediction:
     version = version_of(task, request.data.get("version"))
     records = parse_records(request.data, max_records=settings.MAX_RECORDS)
     count_records(workspace_id=task.workspace_id, service=kind, records=len(records))
-    return Prediction(records, decode_records(records), task=task, version=version)
+    decoded = decode_records(records, draft_side=draft_side(version, request.data))
+    return Prediction(records, decoded, task=task, version=version)
+
+
+def draft_side(version: ModelVersion, data: Mapping) -> int | None:
+    """The side a prediction's JPEGs may be decoded down to (libjpeg's 1/2..1/8 scales), or None: full size.
+
+    At least twice the model's input side and ``PREDICT_DECODE_MIN_SIDE``, so that the model sees
+    the picture it would see at full size while far fewer pixels are decoded. Never with
+    ``store_images``: a kept training image is stored at full size.
+    """
+    if data.get("store_images") or settings.PREDICT_DECODE_MIN_SIDE <= 0:
+        return None
+    input_side = int(version.manifest.get("preprocessing", {}).get("image_size") or 0)
+    return max(settings.PREDICT_DECODE_MIN_SIDE, 2 * input_side)
 
 
 def parse_records(data: Any, *, max_records: int) -> list[dict[str, Any]]:
@@ -79,17 +98,20 @@ def parse_records(data: Any, *, max_records: int) -> list[dict[str, Any]]:
     return records
 
 
-def decode_records(records: list[dict[str, Any]]) -> list[DecodedImage | InvalidImage]:
+def decode_records(
+    records: list[dict[str, Any]], *, draft_side: int | None = None
+) -> list[DecodedImage | InvalidImage]:
     """Each record's image, decoded under the configured size limits and URL policy, or its error.
 
     The request's images together hold at most ``REQUEST_MAX_PIXELS``: each record may use what the
     ones before it left (checked from the image header, before its pixels are decoded). Likewise its
-    URL downloads together take at most ``REQUEST_URL_FETCH_BUDGET`` seconds.
+    URL downloads together take at most ``REQUEST_URL_FETCH_BUDGET`` seconds. JPEGs may be decoded
+    smaller, down to ``draft_side`` (see `decode_or_error`).
     """
     left, deadline = settings.REQUEST_MAX_PIXELS, url_fetch_deadline()
     decoded: list[DecodedImage | InvalidImage] = []
     for record in records:
-        found = decode_or_error(record, max_pixels=left, url_deadline=deadline)
+        found = decode_or_error(record, max_pixels=left, url_deadline=deadline, draft_side=draft_side)
         if isinstance(found, DecodedImage):
             left -= found.image.width * found.image.height
         decoded.append(found)
@@ -103,12 +125,17 @@ def url_fetch_deadline() -> float | None:
 
 
 def decode_or_error(
-    record: dict[str, Any], max_pixels: int | None = None, url_deadline: float | None = None
+    record: dict[str, Any],
+    max_pixels: int | None = None,
+    url_deadline: float | None = None,
+    draft_side: int | None = None,
 ) -> DecodedImage | InvalidImage:
     """The record's image, or its error.
 
     ``max_pixels`` and ``url_deadline`` (what a request has left of its pixels and of its download
-    time) tighten the image limit and the URL timeout.
+    time) tighten the image limit and the URL timeout. A JPEG is decoded at the smallest of
+    libjpeg's scales that keeps both its sides at least ``draft_side`` (its ``full_size`` says
+    how big it is): only for images that are predicted on, never for images that are stored.
     """
     limits, policy = image_limits(), url_policy()
     if max_pixels is not None and max_pixels < limits.max_pixels:
@@ -116,7 +143,7 @@ def decode_or_error(
     if url_deadline is not None:
         policy = replace(policy, timeout=max(min(policy.timeout, url_deadline - time.monotonic()), 0.0))
     try:
-        return decode_record(record, limits, policy)
+        return decode_record(record, limits, policy, draft_size=(draft_side, draft_side) if draft_side else None)
     except InvalidImage as error:
         if error.status == 413 and limits.max_pixels < settings.IMAGE_MAX_PIXELS:
             return InvalidImage(

@@ -39,7 +39,7 @@ def results(batch: Batch, outputs: Iterable[dict[str, Any]], *, store_in: Worksp
         output = dict(next(outputs))
         if store_in is not None:
             output["_stored_image_id"] = str(store_image(store_in, item))
-        size = {"_width": item.image.width, "_height": item.image.height}
+        size = {"_width": item.full_size[0], "_height": item.full_size[1]}
         answered.append({**echo(record), "_status": dict(OK), **size, **output})
     return answered
 
