@@ -148,8 +148,6 @@ IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 50_000_000)  # a 48 MP phone phot
 REQUEST_MAX_PIXELS = env_int("REQUEST_MAX_PIXELS", 200_000_000)  # the decoded images of one request together
 # JPEGs only predicted on decode at a reduced scale keeping their sides at least this and twice the model's input
 PREDICT_DECODE_MIN_SIDE = env_int("PREDICT_DECODE_MIN_SIDE", 1024)  # 0: always at full size
-# JPEGs only predicted on decode at a reduced scale keeping their sides at least this and twice the model's input
-PREDICT_DECODE_MIN_SIDE = env_int("PREDICT_DECODE_MIN_SIDE", 1024)  # 0: always at full size
 TRAINING_IMAGE_MAX_SIDE = env_int("TRAINING_IMAGE_MAX_SIDE", 1024)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 256)
 IMAGE_KEEP_GPS = env_bool("IMAGE_KEEP_GPS", False)  # stored originals keep their EXIF GPS (where they were taken)
