@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,13 @@ from ximilar.client import DetectionClient, RecognitionClient, SimilarityCustomC
 
 from tests.detection_shapes import shapes_image
 from tests.factories import colour_image_base64, item_view_base64
-from tests.ximilar_platform.flows.conftest import register
+from tests.ximilar_platform.flows.conftest import colour_model, register  # noqa: F401 - a fixture
 from tests.ximilar_platform.recognition.test_client_training import QUICK, colour_task, wait_for
 from tests.ximilar_platform.s3server import S3Server, seaweedfs
 from ximilar_platform.detection.models import DetectionLabel, DetectionTask
 from ximilar_platform.images.models import TrainingImage
+from ximilar_platform.recognition.models import Task
+from ximilar_platform.training_jobs.models import ModelVersion
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +133,19 @@ def test_the_artifact_cache_keeps_its_size_evicting_the_least_recently_used(
     assert (b / "model.onnx").read_bytes() == bytes(1000)
     again = artifacts.local_dir(*published["a"])  # evicted: downloaded again, and b (older than c) goes
     assert again.exists() and (again / "model.onnx").stat().st_size == 1000 and not b.exists() and c.exists()
+
+
+def test_a_version_in_the_bucket_downloads_as_a_zip_read_from_it(
+    on_s3: S3Server,
+    alice,
+    settings,
+    colour_model,
+    media_root: Path,
+    tmp_path,  # noqa: F811 - the fixture
+) -> None:
+    task = Task.objects.create(workspace=alice.workspace, name="colours")
+    register(task, "recognition", colour_model, tmp_path)
+    response = alice.client.get(f"/recognition/v2/model/{ModelVersion.objects.get(task_id=task.id).id}/download")
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
+        assert archive.read("model.onnx") == (Path(colour_model.artifact_dir) / "model.onnx").read_bytes()
+    assert local_files(media_root) == [] and local_files(settings.ARTIFACT_CACHE_DIR) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed
@@ -14,6 +15,7 @@ from rest_framework.routers import SimpleRouter
 
 from ximilar_platform.core.api.filters import NameSearchFilterSet, UUIDFilter
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
+from ximilar_platform.training_jobs import export
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob, TrainStatus
 from ximilar_platform.training_jobs.serializers import (
     ModelVersionSerializer,
@@ -71,6 +73,11 @@ class ModelVersionViewSet(TaskScopedReadViewSet):
 
     def perform_destroy(self, instance: ModelVersion) -> None:
         delete_version(version=instance)
+
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk: str) -> StreamingHttpResponse:
+        """The version as a zip that runs without this service (``training_jobs.export``)."""
+        return export.zip_response(self.get_object())
 
 
 class TrainingJobViewSet(TaskScopedReadViewSet):

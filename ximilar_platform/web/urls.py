@@ -66,6 +66,7 @@ urlpatterns = [
     path("versions/<uuid:version_id>/", models.version, name="version"),
     path("versions/<uuid:version_id>/deploy/", models.deploy, name="deploy"),
     path("versions/<uuid:version_id>/delete/", models.delete, name="delete-version"),
+    path("versions/<uuid:version_id>/download/", models.download, name="download-version"),
     path("images/", images.grid, name="images"),
     path("images/upload/", images.upload, name="upload"),
     path("images/bulk/", images.bulk, name="bulk"),

@@ -1,14 +1,15 @@
-"""A task's trained versions: the list, one version's metrics per kind, two side by side, deploy, delete."""
+"""A task's trained versions: the list, one version's metrics per kind, two side by side, deploy, delete, download."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from ximilar_platform.images.models import TrainingImage
+from ximilar_platform.training_jobs import export
 from ximilar_platform.training_jobs.models import ModelVersion
 from ximilar_platform.training_jobs.services import delete_version, deploy_version
 from ximilar_platform.web.access import maybe, owned, page, uuids
@@ -106,3 +107,10 @@ def delete(request: HttpRequest, version_id: str) -> HttpResponse:
     with reported(request, f"Version {number} deleted."):
         delete_version(version=version)
     return redirect("web:task-models", kind=version.task_kind, task_id=task.id)
+
+
+@page
+def download(request: HttpRequest, version_id: str) -> StreamingHttpResponse:
+    """The zip the API's ``<kind>/v2/model/<id>/download`` answers."""
+    version, _ = version_of(request, version_id)
+    return export.zip_response(version)
