@@ -8,6 +8,7 @@ from typing import Any
 import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -15,7 +16,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ximilar_platform.annotate import assignments, reviews, suggestions
+from ximilar_platform.annotate import assignments, openapi, reviews, suggestions
 from ximilar_platform.annotate.models import (
     AnnotationJob,
     GroupVerification,
@@ -91,6 +92,7 @@ class VerificationViewSet(ScopedByOwner, mixins.ListModelMixin, mixins.RetrieveM
     serializer_class = VerificationSerializer
     filterset_class = VerificationFilterSet
 
+    @extend_schema(request=openapi.verification_body("image"), responses={201: VerificationSerializer})
     def create(self, request: Request) -> Response:
         image, user = self.owner_and_user(request, TrainingImage, "Training image not found.")
         return self.created(*reviews.verify(image=image, user=user))
@@ -113,6 +115,7 @@ class GroupVerificationViewSet(
     serializer_class = GroupVerificationSerializer
     filterset_class = GroupVerificationFilterSet
 
+    @extend_schema(request=openapi.verification_body("group"), responses={201: GroupVerificationSerializer})
     def create(self, request: Request) -> Response:
         group, user = self.owner_and_user(request, SimilarityGroup, "Similarity group not found.")
         return self.created(*GroupVerification.objects.get_or_create(group=group, user=user))
@@ -131,19 +134,23 @@ class SuggestionViewSet(WorkspaceScopedViewSet):
     filterset_class = SuggestionFilterSet
     http_method_names = ["get", "post", "head", "options"]
 
+    @extend_schema(exclude=True)  # the route only answers how suggestions are made
     def create(self, request: Request) -> Response:
         raise ValidationError("Suggestions come from a model: start a suggestion run (annotate/v2/suggestion-run).")
 
+    @extend_schema(request=None)
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str) -> Response:
         accepted = suggestions.accept(suggestion=self.get_object(), by=request.user)
         return Response(self.get_serializer(accepted).data)
 
+    @extend_schema(request=None)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
         rejected = suggestions.reject(suggestion=self.get_object(), by=request.user)
         return Response(self.get_serializer(rejected).data)
 
+    @extend_schema(request=openapi.accept_above_body(), responses={200: openapi.accepted_answer()})
     @action(detail=False, methods=["post"], url_path="accept-above")
     def accept_above(self, request: Request) -> Response:
         """``{"task_id", "threshold"[, "image_id"]}``: accept the open ones scoring at least the threshold."""
@@ -165,6 +172,7 @@ class SuggestionRunViewSet(WorkspaceScopedViewSet):
     filterset_class = ByTask
     http_method_names = ["get", "post", "head", "options"]
 
+    @extend_schema(request=openapi.suggestion_run_body(), responses={202: SuggestionRunSerializer})
     def create(self, request: Request) -> Response:
         data = body(request)
         task = find_annotated_task(request, data.get("task_id"))
@@ -181,6 +189,7 @@ class SuggestionRunViewSet(WorkspaceScopedViewSet):
         run = suggestions.start_suggestions(task=task, images=images, by=request.user, version=data.get("version"))
         return Response(self.get_serializer(run).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=None)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         run = self.get_object()
@@ -201,13 +210,14 @@ class ReviewViewSet(WorkspaceScopedViewSet):
     filterset_class = ReviewFilterSet
     http_method_names = ["get", "post", "head", "options"]
 
+    @extend_schema(request=openapi.review_body(), responses={201: ImageReviewSerializer})
     def create(self, request: Request) -> Response:
         data = body(request)
         task = find_annotated_task(request, data.get("task_id"))
         image = get_in_workspace(TrainingImage, data.get("image_id"), workspace_id=task.workspace_id, field="image_id")
         state = data.get("state") or ImageReview.State.ANNOTATED
         if state == ImageReview.State.REJECTED:
-            review = reviews.reject(task=task, image=image, by=request.user, comment=data.get("comment", ""))
+            review = reviews.reject(task=task, image=image, by=request.user, comment=_text(data, "comment"))
         elif state == ImageReview.State.ANNOTATED:
             negative = data.get("negative")
             if negative is not None and not isinstance(negative, bool):
@@ -218,6 +228,7 @@ class ReviewViewSet(WorkspaceScopedViewSet):
         return Response(self.get_serializer(review).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(get=extend_schema(parameters=openapi.QUEUE_PARAMETERS))
 class QueueView(WorkspaceMixin, ListAPIView):
     """``GET ?task_id=&order=todo|uncertain|review|oldest[&status=][&label=][&job=]``: the images to work on."""
 
@@ -247,6 +258,7 @@ class AnnotationJobViewSet(WorkspaceScopedViewSet):
     filterset_class = AnnotationJobFilterSet
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    @extend_schema(request=openapi.job_body(), responses={201: AnnotationJobSerializer})
     def create(self, request: Request) -> Response:
         data = body(request)
         task = find_annotated_task(request, data.get("task_id"))
@@ -261,7 +273,7 @@ class AnnotationJobViewSet(WorkspaceScopedViewSet):
             )
         job = assignments.create_job(
             task=task,
-            name=data.get("name", ""),
+            name=_text(data, "name"),
             by=request.user,
             assignee=assignments.member(task.workspace_id, data.get("assignee")),
             images=images,
@@ -269,22 +281,34 @@ class AnnotationJobViewSet(WorkspaceScopedViewSet):
         )
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=openapi.job_change_body())
     def partial_update(self, request: Request, pk: str) -> Response:
         """Rename or reassign a job."""
         job = self.get_object()
         data = body(request)
         if "name" in data:
-            job.name = str(data["name"]).strip()[:255] or job.name
+            job.name = _text(data, "name").strip()[:255] or job.name
         if "assignee" in data:
             job.assignee = assignments.member(job.workspace_id, data["assignee"])
         job.save(update_fields=["name", "assignee"])
         return Response(self.get_serializer(job).data)
 
+    @extend_schema(parameters=[openapi.TASK_PARAMETER])
     @action(detail=False, methods=["get"])
     def people(self, request: Request) -> Response:
         """``?task_id=``: per member, images annotated, rejections received and verifications given."""
         task = find_annotated_task(request, request.query_params.get("task_id") or request.query_params.get("task"))
         return Response({"task_id": str(task.id), "results": assignments.people_progress(task)})
+
+
+def _text(data: Mapping[str, Any], field: str) -> str:
+    """A text field of the body ("" when absent); a list or a number is refused, not turned into text."""
+    value = data.get(field)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError({field: ["Give text."]})
+    return value
 
 
 def _count(value: Any) -> int | None:

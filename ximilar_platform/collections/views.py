@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,8 +21,10 @@ from inference.images import InvalidImage
 from ximilar_platform.accounts.usage import count_records
 from ximilar_platform.collections import embedders, index, reembedding, services
 from ximilar_platform.collections.models import Collection, CollectionRecord
+from ximilar_platform.collections.openapi import OPERATIONS, SEARCH_PARAMETERS, search_body
 from ximilar_platform.collections.serializers import CollectionSerializer
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
+from ximilar_platform.serving.openapi import task_body
 from ximilar_platform.serving.requests import Batch, decode_or_error, decode_records, parse_records
 from ximilar_platform.serving.responses import respond
 from ximilar_platform.similarity import descriptor
@@ -93,10 +97,11 @@ class SearchView(APIView):
     takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
     throttle_scope = "predict"  # THROTTLE_RATES["predict"]
 
+    @extend_schema(parameters=SEARCH_PARAMETERS, request=search_body())
     def post(self, request: Request, operation: str) -> Response:
-        handler: Callable | None = getattr(self, f"op_{operation}", None)
-        if handler is None:
+        if operation not in OPERATIONS:
             raise NotFound(f"Unknown operation '{operation}'.")
+        handler: Callable = getattr(self, f"op_{operation}")
         data = request.data if isinstance(request.data, Mapping) else {}
         return handler(request, data, time.perf_counter())
 
@@ -215,6 +220,14 @@ class CollectionViewSet(WorkspaceScopedViewSet):
 class DescriptorView(descriptor.DescriptorView):
     """``similarity/training/v2/descriptor``: by a task's version, or by a collection's embedder (``collection``)."""
 
+    @extend_schema(
+        request=task_body(
+            "DescriptorRequest",
+            settings.MAX_RECORDS,
+            task_required=False,
+            collection=serializers.CharField(required=False, help_text="A collection's key: its embedder, no task."),
+        )
+    )
     def post(self, request: Request) -> Response:
         data = request.data
         if not (isinstance(data, Mapping) and data.get("collection") and not (data.get("task_id") or data.get("task"))):

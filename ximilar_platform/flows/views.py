@@ -6,6 +6,8 @@ import time
 from collections.abc import Mapping
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -18,6 +20,7 @@ from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.flows import services
 from ximilar_platform.flows.models import Flow
 from ximilar_platform.flows.serializers import FlowSerializer, definition_json
+from ximilar_platform.serving.openapi import prediction_body, store_images
 from ximilar_platform.serving.requests import find_owned, parse_records
 from ximilar_platform.serving.responses import respond
 
@@ -35,6 +38,11 @@ class ProcessView(APIView):
     takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
     throttle_scope = "predict"  # THROTTLE_RATES["predict"]
 
+    @extend_schema(
+        request=prediction_body(
+            "ProcessRequest", settings.FLOW_MAX_RECORDS, flow=serializers.UUIDField(), store_images=store_images()
+        )
+    )
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
         if not isinstance(request.data, Mapping):

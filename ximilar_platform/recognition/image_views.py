@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,6 +38,21 @@ def decode_upload(data: dict) -> decoder.DecodedImage:
     return decoder.decode_base64(data["base64"], limits, width=data.get("width"), height=data.get("height"))
 
 
+def bulk_update_body() -> serializers.Serializer:
+    """What ``update`` reads (the view reads ``request.data`` itself: the keys have dashes)."""
+    ids = {name: serializers.ListField(child=serializers.UUIDField(), required=False) for name in BULK_ID_FIELDS}
+    flags = {name: serializers.BooleanField(required=False) for name in BULK_FLAGS}
+    return inline_serializer("TrainingImageBulkUpdate", {**ids, **flags})
+
+
+def bulk_update_answer() -> serializers.Serializer:
+    return inline_serializer("BulkUpdated", {"status": serializers.CharField(), "updated": serializers.IntegerField()})
+
+
+BULK_ID_FIELDS = ("images", "labels", "labels-add", "labels-remove")
+BULK_FLAGS = ("mark-test", "unmark-test", "mark-real", "unmark-real")
+
+
 class TrainingImageViewSet(WorkspaceScopedViewSet):
     takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
     queryset = TrainingImage.objects.prefetch_related(
@@ -45,6 +61,7 @@ class TrainingImageViewSet(WorkspaceScopedViewSet):
     serializer_class = TrainingImageSerializer
     filterset_class = TrainingImageFilterSet
 
+    @extend_schema(request=UploadSerializer, responses={201: TrainingImageSerializer})
     def create(self, request: Request) -> Response:
         upload = UploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
@@ -86,6 +103,7 @@ class TrainingImageViewSet(WorkspaceScopedViewSet):
         "update-value", Label, "label_id", image_labels.update_label_value, names=("image", "label"), with_value=True
     )
 
+    @extend_schema(request=bulk_update_body(), responses={200: bulk_update_answer()})
     @action(detail=False, methods=["post"], url_path="update")
     def bulk_update(self, request: Request) -> Response:
         """Label changes and test/real flags for many images, chosen by id or by the labels they carry."""

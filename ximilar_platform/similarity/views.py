@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -22,6 +24,13 @@ from ximilar_platform.similarity.serializers import (
     SimilarityTypeSerializer,
 )
 from ximilar_platform.training_jobs.views import TrainableTaskViewSet
+
+
+def mark_test_body() -> serializers.Serializer:
+    """What ``group/update`` reads (the view reads ``request.data`` itself: the keys have dashes)."""
+    groups = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=settings.MAX_BULK_IMAGES)
+    flags = {name: serializers.BooleanField(required=False) for name in ("mark-test", "unmark-test")}
+    return inline_serializer("GroupsMarkTest", {"groups": groups, **flags})
 
 
 class SimilarityTypeViewSet(WorkspaceScopedViewSet):
@@ -67,6 +76,10 @@ class SimilarityGroupViewSet(WorkspaceScopedViewSet):
     )
     remove_groups = link_action("remove-groups", SimilarityGroup, "groups", "groups", remove=True, many=True)
 
+    @extend_schema(
+        request=mark_test_body(),
+        responses={200: inline_serializer("GroupsUpdated", {"updated": serializers.IntegerField()})},
+    )
     @action(detail=False, methods=["post"], url_path="update")
     def mark_test(self, request: Request) -> Response:
         """``{"groups": [ids], "mark-test": true}`` or ``"unmark-test": true``: (un)mark test groups."""

@@ -6,7 +6,8 @@ import django_filters
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.request import Request
@@ -15,7 +16,7 @@ from rest_framework.routers import SimpleRouter
 
 from ximilar_platform.core.api.filters import NameSearchFilterSet, UUIDFilter
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
-from ximilar_platform.training_jobs import export
+from ximilar_platform.training_jobs import export, traffic
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob, TrainStatus
 from ximilar_platform.training_jobs.serializers import (
     ModelVersionSerializer,
@@ -27,7 +28,8 @@ from ximilar_platform.training_jobs.status import with_train_status
 
 
 class TrainableTaskViewSet(WorkspaceScopedViewSet):
-    """Tasks of one kind: ``?search=`` on the name, ``train``, and deploys by ``PATCH production_version``."""
+    """Tasks of one kind: ``?search=`` on the name, ``train``, deploys by ``PATCH production_version``, and
+    A/B splits by ``PATCH traffic`` with their counts at ``traffic``."""
 
     filterset_class = NameSearchFilterSet
     throttle_scope: str | None = None  # "train" for the train action (core.api.throttles)
@@ -37,11 +39,30 @@ class TrainableTaskViewSet(WorkspaceScopedViewSet):
 
     def perform_update(self, serializer: TrainableTaskSerializer) -> None:
         number = serializer.validated_data.pop("production_version", None)
+        changes_split = "traffic" in serializer.validated_data
+        split = serializer.validated_data.pop("traffic", None)
         with transaction.atomic():
             task = serializer.save()
             if number is not None:
-                serializer.instance = deploy_version(task=task, number=number)
+                serializer.instance = task = deploy_version(task=task, number=number)
+            if changes_split:
+                serializer.instance = traffic.set_split(task=task, value=split)
 
+    @action(detail=True, methods=["get"], url_path="traffic", url_name="traffic")
+    def traffic_counts(self, request: Request, pk: str) -> Response:
+        """The split, and per version and UTC day (``?days=``, default 30): records and mean confidence."""
+        days = traffic.parse_days(request.query_params.get("days", "30"))
+        return Response(traffic.traffic_report(self.get_object(), days=days))
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: inline_serializer(
+                "TrainStarted",
+                {"id": serializers.UUIDField(), "status": serializers.CharField(), "job": TrainingJobSerializer()},
+            )
+        },
+    )
     @action(detail=True, methods=["post"], throttle_scope="train")
     def train(self, request: Request, pk: str) -> Response:
         """Check the data rules and queue a training job: 202 with the job, 400 or 409 otherwise."""
@@ -87,9 +108,11 @@ class TrainingJobViewSet(TaskScopedReadViewSet):
     serializer_class = TrainingJobSerializer
     http_method_names = ["get", "post", "head", "options"]
 
+    @extend_schema(exclude=True)  # the route exists only to answer 405 with the way to start a job
     def create(self, request: Request) -> Response:
         raise MethodNotAllowed("POST", "Jobs are created by POST <kind>/v2/task/<id>/train.")
 
+    @extend_schema(request=None)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         """A waiting job never starts; a running one stops after its current epoch. 409 if it ended."""

@@ -202,3 +202,16 @@ def test_member_filters_answer_400_to_what_is_not_a_64_bit_integer(api, value: s
         response = api.get(url)
         assert response.status_code == 400 and set(response.json()["fields"]) == {url.split("?")[1].split("=")[0]}
     assert api.get(f"{JOBS}/?assignee={2**63 - 1}").json()["count"] == 0
+
+
+def test_text_fields_of_jobs_and_reviews_refuse_what_is_not_text(api, scene) -> None:
+    """A list as a job's name or a review's comment once answered 500 (issue 12's fuzzer)."""
+    job = api.post(JOBS, {"task_id": scene["task"], "name": ["a"], "count": 1}, format="json")
+    assert job.status_code == 400 and set(job.json()["fields"]) == {"name"}
+    rejected = {"task_id": scene["task"], "image_id": scene["images"][0], "state": "rejected", "comment": [1]}
+    review = api.post(REVIEW, rejected, format="json")
+    assert review.status_code == 400 and set(review.json()["fields"]) == {"comment"}
+    created = api.post(JOBS, {"task_id": scene["task"], "name": "first", "count": 1}, format="json").json()
+    renamed = api.patch(f"{JOBS}/{created['id']}", {"name": 5}, format="json")
+    assert renamed.status_code == 400 and api.get(f"{JOBS}/{created['id']}").json()["name"] == "first"
+    assert api.get(f"{REVIEW}/").json()["count"] == 0

@@ -105,6 +105,34 @@ def test_docs_page_and_schema_are_served_offline(client) -> None:
     )
 
 
+def request_schema(schema: dict, path: str, method: str = "post") -> dict | None:
+    """The JSON body an operation takes, its references resolved one level."""
+    body = schema["paths"][path][method].get("requestBody")
+    if body is None:
+        return None
+    found = body["content"]["application/json"]["schema"]
+    return schema["components"]["schemas"][found["$ref"].rsplit("/", 1)[1]] if "$ref" in found else found
+
+
+def test_the_schema_describes_the_bodies_the_views_read(client) -> None:
+    """Clients and the fuzzer (test_fuzz.py) build requests from /api/schema/: it names what each view reads."""
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    add_label = request_schema(schema, "/recognition/v2/training-image/{id}/add-label/")
+    assert set(add_label["properties"]) == {"label_id", "value"} and add_label["required"] == ["label_id"]
+    assert (
+        request_schema(schema, "/similarity/training/v2/group/{id}/add-images/")["properties"]["images"]["type"]
+        == "array"
+    )
+    assert {"base64", "url", "labels"} <= set(request_schema(schema, "/recognition/v2/training-image/")["properties"])
+    assert {"task_id", "version", "records"} <= set(request_schema(schema, "/recognition/v2/classify/")["properties"])
+    assert {"flow", "records"} <= set(request_schema(schema, "/flows/v2/process/")["properties"])
+    assert {"task_id", "image_id", "state"} <= set(request_schema(schema, "/annotate/v2/review/")["properties"])
+    assert request_schema(schema, "/recognition/v2/task/{id}/train/") is None  # train takes no body
+    search = schema["paths"]["/similarity/custom/v2/{operation}/"]["post"]["parameters"]
+    assert {"insert", "visualKNN"} <= set(next(p for p in search if p["name"] == "operation")["schema"]["enum"])
+    assert "post" not in schema["paths"]["/recognition/v2/training-job/"]  # jobs start from a task's train
+
+
 def test_admin_login_page_renders(client) -> None:
     assert client.get("/admin/login/").status_code == 200
 

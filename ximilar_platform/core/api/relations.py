@@ -12,6 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Model
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -47,7 +49,22 @@ def relation_action(
 
     handler.__name__ = handler.__qualname__ = url_path.replace("-", "_")
     handler.__doc__ = f"{url_path}: {field} names the {model._meta.verbose_name}."
-    return action(detail=True, methods=["post"], url_path=url_path)(handler)
+    routed = action(detail=True, methods=["post"], url_path=url_path)(handler)
+    return extend_schema(request=body_schema(field, many=many, with_value=with_value))(routed)
+
+
+def body_schema(field: str, *, many: bool, with_value: bool) -> serializers.Serializer:
+    """The body such an action reads, for /api/schema/ (the handler reads ``request.data`` itself)."""
+    ids: serializers.Field = (
+        serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=settings.MAX_BULK_IMAGES)
+        if many
+        else serializers.UUIDField()
+    )
+    fields: dict[str, serializers.Field] = {field: ids}
+    if with_value:  # the regression value of a value label
+        fields["value"] = serializers.FloatField(required=False, allow_null=True)
+    name = "".join(part.title() for part in field.split("_")) + ("Value" if with_value else "") + "Body"
+    return inline_serializer(name, fields)
 
 
 def link_action(
