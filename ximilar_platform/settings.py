@@ -327,6 +327,13 @@ SIMILARITY_MIN_GROUPS = env_int("SIMILARITY_MIN_GROUPS", 4)
 SIMILARITY_DIMENSION = env_int("SIMILARITY_DIMENSION", 128)
 # Search collections: exact search below this many records, HNSW from it on.
 SEARCH_HNSW_THRESHOLD = env_int("SEARCH_HNSW_THRESHOLD", 50_000)
+# Where the vectors are searched: "faiss", an index in each API process built from the records,
+# or "pgvector", HNSW tables in the Postgres database itself (needs CREATE EXTENSION vector).
+SEARCH_BACKEND = env_str("SEARCH_BACKEND", "faiss")
+if SEARCH_BACKEND not in {"faiss", "pgvector"}:
+    raise ImproperlyConfigured(f"SEARCH_BACKEND must be 'faiss' or 'pgvector', not {SEARCH_BACKEND!r}")
+# maintenance_work_mem of a pgvector HNSW build: a graph that does not fit is built far more slowly
+SEARCH_PGVECTOR_BUILD_MEMORY = env_str("SEARCH_PGVECTOR_BUILD_MEMORY", "1GB")
 SEARCH_INDEX_CACHE_SIZE = env_int("SEARCH_INDEX_CACHE_SIZE", 16)  # collection indexes kept per API process (LRU)
 SEARCH_MAX_K = env_int("SEARCH_MAX_K", 1000)  # k, count and records to rank per request
 SEARCH_MAX_INSERT = env_int("SEARCH_MAX_INSERT", 1000)  # records per insert, update, get or delete

@@ -6,11 +6,14 @@ A malformed filter raises ValidationError, so a typo answers 400 instead of matc
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.db.models import QuerySet
 from django.db.models.fields.json import KeyTransform
 from rest_framework.exceptions import ValidationError
+
+from ximilar_platform.collections.models import Collection, CollectionRecord
 
 COMPARISONS = {
     "$gt": lambda value, bound: value > bound,
@@ -18,6 +21,23 @@ COMPARISONS = {
     "$lt": lambda value, bound: value < bound,
     "$lte": lambda value, bound: value <= bound,
 }
+
+
+def checked(query: Any) -> dict[str, Any] | None:
+    """A request's ``filter`` once well-formed (ValidationError otherwise); None when there is none."""
+    if not query:
+        return None
+    check(query)
+    return query
+
+
+def allowed_keys(collection: Collection, query: Any) -> set[str] | None:
+    """The keys of the records a ``filter`` selects; None when there is no filter."""
+    query = checked(query)
+    if query is None:
+        return None
+    candidates = narrow(CollectionRecord.objects.filter(collection=collection), query)
+    return {key for key, fields in candidates.values_list("key", "fields") if matches(fields, query)}
 
 
 def check(query: Any) -> None:
@@ -102,7 +122,13 @@ def _required(query: dict[str, Any]) -> list[tuple[str, str, Any]]:
 
 
 def _scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float) and not isinstance(value, bool)
+    """A string or a finite number (JSON has no infinity: a bound of 1e400 reads as one, and Postgres refuses it)."""
+    return (
+        isinstance(value, str | int)
+        and not isinstance(value, bool)
+        or isinstance(value, float)
+        and math.isfinite(value)
+    )
 
 
 def _equal(value: Any, wanted: Any) -> bool:

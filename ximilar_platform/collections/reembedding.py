@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from ximilar_platform.collections import embedders
+from ximilar_platform.collections import backends, embedders
 from ximilar_platform.collections.models import Collection, CollectionRecord, Reembedding
 from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.core.jobs import Heartbeat, worker_name
@@ -185,5 +185,6 @@ def switch(job: Reembedding, target: ModelVersion | None) -> None:
     collection.dimension = len(bytes(first)) // 4 if first is not None else None
     collection.revision += 1
     collection.save(update_fields=["task", "version", "dimension", "revision"])
+    backends.current().replaced(collection)
     job.succeed(done=count, total=count)
     transaction.on_commit(lambda: follow_production(collection))  # a deploy during the move

@@ -2,7 +2,7 @@
 
 Records live in the database (vector, fields, and a reduced copy of the inserted image, so the
 collection can be embedded again later); every insert or delete raises the collection's
-``revision``, which tells every process's index to rebuild (`collections.index`).
+``revision`` and tells the search backend (`collections.backends`) what changed.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from inference.images import DecodedImage, InvalidImage, encode_image, resize_to_max_side
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.accounts.services import ensure_default_workspace
-from ximilar_platform.collections import embedders
+from ximilar_platform.collections import backends, embedders
 from ximilar_platform.collections.models import Collection, CollectionRecord, Reembedding
 from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.images import storage
@@ -200,6 +200,7 @@ def delete_records(collection: Collection, keys: list[str]) -> set[str]:
             forget_images(list(gone.values_list("image", flat=True)))
             gone.delete()
             touch(collection)
+            backends.current().deleted(collection, stored)
     return stored
 
 
@@ -233,6 +234,8 @@ def save_records(
         batch_size=500,
     )
     touch(collection)
+    vectors = np.frombuffer(b"".join(vector for vector, _, _ in latest.values()), dtype=np.float32)
+    backends.current().stored(collection, list(latest), vectors.reshape(len(latest), -1))
     forget_images(replaced)
 
 

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from inference.images import InvalidImage
 from ximilar_platform.accounts.usage import count_records
-from ximilar_platform.collections import embedders, index, reembedding, services
+from ximilar_platform.collections import embedders, filters, index, reembedding, services
 from ximilar_platform.collections.models import Collection, CollectionRecord
 from ximilar_platform.collections.openapi import OPERATIONS, SEARCH_PARAMETERS, search_body
 from ximilar_platform.collections.serializers import CollectionSerializer
@@ -128,10 +128,10 @@ class SearchView(APIView):
     def op_visualKNN(self, request: Request, data: Mapping, started: float) -> Response:  # noqa: N802
         collection = services.collection_for(request)
         k = count_of(data.get("k"), "k", 5)
-        allowed = index.allowed_keys(collection, data.get("filter"))
+        query = filters.checked(data.get("filter"))
         count_records(workspace_id=collection.workspace_id, service="search", records=1)
         vector = query_vector(collection, data)
-        return self._ranked(collection, index.nearest(collection, vector, k, allowed), data, started)
+        return self._ranked(collection, index.nearest(collection, vector, k, query), data, started)
 
     def op_visualRankRecords(self, request: Request, data: Mapping, started: float) -> Response:  # noqa: N802
         collection = services.collection_for(request)
@@ -141,8 +141,7 @@ class SearchView(APIView):
             raise ValidationError({"records": [str(error)]}) from error
         count_records(workspace_id=collection.workspace_id, service="search", records=1)
         vector = query_vector(collection, data)
-        hits = index.index_for(collection).exact_search(vector[None], len(keys), allowed=set(keys))[0]
-        return self._ranked(collection, hits, data, started)
+        return self._ranked(collection, index.rank(collection, vector, keys), data, started)
 
     def op_random(self, request: Request, data: Mapping, started: float) -> Response:
         collection = services.collection_for(request)
@@ -181,7 +180,7 @@ class SearchView(APIView):
         params = request.query_params
         size = 0 if params.get("size") in (None, "", "0") else count_of(params["size"], "size", 0, 10_000)
         page = count_of(params.get("page"), "page", 1, 10**9)
-        allowed = index.allowed_keys(collection, data.get("filter"))
+        allowed = filters.allowed_keys(collection, data.get("filter"))
         keys = list(CollectionRecord.objects.filter(collection=collection).order_by("id").values_list("key", flat=True))
         if allowed is not None:
             keys = [key for key in keys if key in allowed]
