@@ -5,22 +5,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 import torch
 from torch import nn
 
+from inference.onnx_export import export_onnx, verify_onnx
 from inference.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 FORMAT_VERSION = 1
-# 17 rather than the exporter's newer default, so older onnxruntime builds can serve the file too
-ONNX_OPSET = 17
-ONNX_TOLERANCE = 1e-3
 
 
 def staging_dir(out_dir: Path) -> Path:
@@ -60,7 +56,7 @@ def write_artifact(model: nn.Module, manifest: dict[str, Any], out_dir: Path, ch
         cpu_model = model.cpu().eval()
         torch.save(cpu_model.state_dict(), staging / "model.pt")
         export_onnx(cpu_model, staging / "model.onnx", int(manifest["preprocessing"]["image_size"]))
-        _verify_onnx(cpu_model, staging / "model.onnx", check_inputs)
+        verify_onnx(cpu_model, staging / "model.onnx", check_inputs)
 
     publish(fill, manifest, out_dir)
 
@@ -95,30 +91,3 @@ def publish(fill: Callable[[Path], None], manifest: dict[str, Any], out_dir: Pat
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def export_onnx(model: nn.Module, path: Path, image_size: int) -> None:
-    """Export with the TorchScript exporter: input "input" (N, 3, S, S) with a dynamic batch, output "output"."""
-    example = torch.zeros(2, 3, image_size, image_size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the legacy exporter announces its own deprecation
-        torch.onnx.export(
-            model,
-            (example,),
-            str(path),
-            input_names=["input"],
-            output_names=["output"],
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-            opset_version=ONNX_OPSET,
-            dynamo=False,
-        )
-
-
-def _verify_onnx(model: nn.Module, path: Path, inputs: np.ndarray) -> None:
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (exported,) = session.run(["output"], {"input": inputs})
-    with torch.inference_mode():
-        expected = model(torch.from_numpy(inputs)).numpy()
-    difference = float(np.abs(exported - expected).max()) if expected.size else 0.0
-    if difference > ONNX_TOLERANCE * max(1.0, float(np.abs(expected).max(initial=0.0))):
-        raise RuntimeError(f"The ONNX export differs from the torch model by {difference:.2e}")

@@ -19,8 +19,8 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from inference.onnx_export import ONNX_OPSET, ONNX_TOLERANCE
 from inference.yolo_torch import prepare_ultralytics
-from training.artifact import ONNX_OPSET, ONNX_TOLERANCE
 
 ARCHITECTURES = ("yolo11n", "yolov8n")
 MAP50 = "metrics/mAP50(B)"
