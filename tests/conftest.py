@@ -100,3 +100,13 @@ def shapes_detector(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainingR
     result = train_detector(spec, samples, tmp_path / "model")
     torch.set_num_threads(threads)
     return result, time.monotonic() - started
+
+
+@pytest.fixture(scope="session")
+def ready_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A READY_MODELS_DIR with the generic tagger exported (about 10 s), shared by the session's tagging tests."""
+    from inference.tagging import ensure_tagger
+
+    folder = tmp_path_factory.mktemp("ready-models")
+    ensure_tagger(folder)
+    return folder
