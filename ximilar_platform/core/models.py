@@ -39,7 +39,8 @@ class TrainableTask(WorkspaceOwned):
     """What every kind of task has: a name, the version it serves and the architecture it trains.
 
     ``production_version`` is -1 until a version is deployed. The train status is not stored: it
-    is read from the task's newest training job (``training_jobs.status``).
+    is read from the task's newest training job (``training_jobs.status``). ``traffic`` splits the
+    predictions that name no version between versions (``training_jobs.traffic``).
     """
 
     name = models.CharField(max_length=255)
@@ -50,6 +51,9 @@ class TrainableTask(WorkspaceOwned):
         default=1,
         validators=[MinValueValidator(1), MaxValueValidator(10)],
         help_text="How many people check an annotated image before it counts as verified.",
+    )
+    traffic = models.JSONField(
+        null=True, blank=True, default=None, help_text='Version shares, e.g. {"3": 0.9, "4": 0.1}; null: production.'
     )
 
     task_kind: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from ximilar_platform.core.models import TrainableTask
 from ximilar_platform.images.storage import image_limits, url_policy
 from ximilar_platform.training_jobs.adapters import adapter_for
 from ximilar_platform.training_jobs.models import ModelVersion
+from ximilar_platform.training_jobs.traffic import versions_for
 
 M = TypeVar("M", bound=Model)
 
@@ -56,10 +57,15 @@ class Batch:
 
 @dataclass(frozen=True)
 class Prediction(Batch):
-    """A batch plus the task it names and the version to serve."""
+    """A batch plus the task it names and the version to serve.
+
+    ``served``: each record's version when the task's traffic split chose them (`serving.split`);
+    empty when ``version`` serves every record.
+    """
 
     task: Any = None
     version: ModelVersion | None = None
+    served: list[ModelVersion] = field(default_factory=list)
 
 
 def read_prediction(request: Request, kind: str) -> Prediction:
@@ -70,8 +76,10 @@ def read_prediction(request: Request, kind: str) -> Prediction:
     version = version_of(task, request.data.get("version"))
     records = parse_records(request.data, max_records=settings.MAX_RECORDS)
     count_records(workspace_id=task.workspace_id, service=kind, records=len(records))
-    decoded = decode_records(records, draft_side=draft_side(version, request.data))
-    return Prediction(records, decoded, task=task, version=version)
+    served = versions_for(task, records, request.data.get("version"))
+    sides = [draft_side(one, request.data) for one in {version, *served}]  # the largest input of the versions
+    decoded = decode_records(records, draft_side=max(sides) if None not in sides else None)
+    return Prediction(records, decoded, task=task, version=version, served=served)
 
 
 def draft_side(version: ModelVersion, data: Mapping) -> int | None:

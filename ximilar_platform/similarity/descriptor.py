@@ -11,8 +11,9 @@ from rest_framework.views import APIView
 
 from ximilar_platform.core.models import TaskKind
 from ximilar_platform.serving import predictors
-from ximilar_platform.serving.requests import read_prediction
+from ximilar_platform.serving.requests import Batch, read_prediction
 from ximilar_platform.serving.responses import respond
+from ximilar_platform.serving.split import no_confidence, run_versions
 from ximilar_platform.training_jobs.models import ModelVersion
 
 
@@ -36,5 +37,9 @@ class DescriptorView(APIView):
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
         read = read_prediction(request, TaskKind.SIMILARITY)
-        outputs = [{"_descriptor": vector} for vector in describe(read.version, read.images)]
-        return respond(read, outputs, started=started, task_id=str(read.task.id), version=read.version.version)
+
+        def run(version: ModelVersion, batch: Batch) -> list[dict]:
+            return [{"_descriptor": vector} for vector in describe(version, batch.images)]
+
+        outputs, version = run_versions(read, run, no_confidence)
+        return respond(read, outputs, started=started, task_id=str(read.task.id), version=version)

@@ -1,4 +1,4 @@
-"""What a deleted task leaves behind: its training jobs, its versions and their files in storage.
+"""What a deleted task leaves behind: its training jobs, its versions, their files in storage and traffic counts.
 
 Versions and jobs name their task by kind and id (no foreign key: one table serves every kind), so
 the database cannot cascade; this does, for every kind whose adapter registers.
@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 
 from ximilar_platform.training_jobs import artifacts
-from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
+from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob, VersionTraffic
 
 
 def forget_task(sender: type, instance: Any, **_: Any) -> None:
@@ -19,6 +19,7 @@ def forget_task(sender: type, instance: Any, **_: Any) -> None:
     versions = ModelVersion.objects.filter(task_kind=instance.task_kind, task_id=instance.id)
     names = [name for files in versions.values_list("files", flat=True) for name in files]
     TrainingJob.objects.filter(task_kind=instance.task_kind, task_id=instance.id).delete()
+    VersionTraffic.objects.filter(task_kind=instance.task_kind, task_id=instance.id).delete()
     versions.delete()
     if names:
         transaction.on_commit(lambda: artifacts.remove(names))

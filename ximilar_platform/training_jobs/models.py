@@ -111,3 +111,28 @@ class ModelVersion(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"{self.task_kind} {self.task_id} v{self.version}"
+
+
+class VersionTraffic(WorkspaceOwned):
+    """The records one version of a task predicted on one UTC day, and their confidences' sum.
+
+    ``scored`` counts the records that have a confidence (a classify's best label, a detect that
+    found objects), so the mean is ``confidence_sum / scored``. Rows only ever grow, by F() updates.
+    """
+
+    task_kind = models.CharField(max_length=16, choices=TaskKind.choices)
+    task_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    day = models.DateField()
+    records = models.PositiveIntegerField(default=0)
+    scored = models.PositiveIntegerField(default=0)
+    confidence_sum = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["task_id", "-day", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["task_kind", "task_id", "version", "day"], name="unique_version_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_kind} {self.task_id} v{self.version} on {self.day}"

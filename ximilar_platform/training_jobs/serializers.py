@@ -15,7 +15,7 @@ from ximilar_platform.training_jobs.status import train_status
 
 
 class TrainableTaskSerializer(serializers.ModelSerializer):
-    """What every kind's task JSON has; ``production_version`` changes go through ``deploy_version``."""
+    """What every kind's task JSON has; ``production_version`` and ``traffic`` changes go through services."""
 
     description = OptionalText()
     last_train_status = serializers.SerializerMethodField()
@@ -28,6 +28,7 @@ class TrainableTaskSerializer(serializers.ModelSerializer):
         "last_train_status",
         "arch",
         "required_verifications",
+        "traffic",
         "workspace",
         "created",
     ]
@@ -52,9 +53,15 @@ class TrainableTaskSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("A new task has no trained version yet.")
         return value
 
+    def validate_traffic(self, value: Any) -> Any:
+        if self.instance is None and value not in (None, {}):
+            raise serializers.ValidationError("A new task has no trained version yet.")
+        return value
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is None:
             attrs.pop("production_version", None)  # -1, what every new task has
+            attrs.pop("traffic", None)
         return super().validate(attrs)
 
 

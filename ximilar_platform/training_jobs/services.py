@@ -15,7 +15,7 @@ from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.core.models import TrainableTask
 from ximilar_platform.training_jobs import artifacts
 from ximilar_platform.training_jobs.adapters import adapter_for, deploy_listeners
-from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
+from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob, VersionTraffic
 
 
 def locked(task: TrainableTask) -> TrainableTask:
@@ -44,14 +44,17 @@ def cancel_training(*, job: TrainingJob, by: str) -> None:
 
 @transaction.atomic
 def deploy_version(*, task: TrainableTask, number: int) -> TrainableTask:
-    """Make version ``number`` the one the task serves, then tell the kind's listeners after commit."""
+    """Make version ``number`` the one the task serves, then tell the kind's listeners after commit.
+
+    A deploy ends the task's traffic split (``training_jobs.traffic``): the version chosen serves all.
+    """
     task = locked(task)
     if number == task.production_version:
         return task
     if not ModelVersion.objects.filter(task_kind=task.task_kind, task_id=task.id, version=number).exists():
         raise ValidationError({"production_version": [f"Version {number} of this task does not exist."]})
-    task.production_version = number
-    task.save(update_fields=["production_version"])
+    task.production_version, task.traffic = number, None
+    task.save(update_fields=["production_version", "traffic"])
     for listener in deploy_listeners(task.task_kind):
         transaction.on_commit(partial(listener, task.pk))
     return task
@@ -77,10 +80,17 @@ def deploy_if_not_worse(version: ModelVersion) -> None:
 
 @transaction.atomic
 def delete_version(*, version: ModelVersion) -> None:
-    """Delete a version that is not in production; its files go once the transaction commits."""
+    """Delete a version that is not in production nor in a traffic split; its files go once the transaction commits.
+
+    Its traffic counts go too: a later training may get its number again.
+    """
     task = adapter_for(version.task_kind).task_model.objects.select_for_update().filter(id=version.task_id).first()
     if task and task.production_version == version.version:
         raise ValidationError("This version is in production; deploy another version before deleting it.")
+    if task and str(version.version) in (task.traffic or {}):
+        raise ValidationError("This version serves part of the task's traffic; end the split before deleting it.")
     names = list(version.files)
+    counts = VersionTraffic.objects.filter(task_kind=version.task_kind, task_id=version.task_id)
+    counts.filter(version=version.version).delete()
     version.delete()
     transaction.on_commit(lambda: artifacts.remove(names))

@@ -6,7 +6,8 @@ import django_filters
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed
@@ -28,8 +29,7 @@ from ximilar_platform.training_jobs.status import with_train_status
 
 
 class TrainableTaskViewSet(WorkspaceScopedViewSet):
-    """Tasks of one kind: ``?search=`` on the name, ``train``, deploys by ``PATCH production_version``, and
-    A/B splits by ``PATCH traffic`` with their counts at ``traffic``."""
+    """Tasks of one kind: ``?search=``, ``train``, ``PATCH production_version`` (deploy) and ``traffic`` (A/B)."""
 
     filterset_class = NameSearchFilterSet
     throttle_scope: str | None = None  # "train" for the train action (core.api.throttles)
@@ -48,6 +48,10 @@ class TrainableTaskViewSet(WorkspaceScopedViewSet):
             if changes_split:
                 serializer.instance = traffic.set_split(task=task, value=split)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("days", OpenApiTypes.INT, description=f"1 to {traffic.MAX_DAYS}; default 30.")],
+        responses=OpenApiTypes.OBJECT,
+    )
     @action(detail=True, methods=["get"], url_path="traffic", url_name="traffic")
     def traffic_counts(self, request: Request, pk: str) -> Response:
         """The split, and per version and UTC day (``?days=``, default 30): records and mean confidence."""
@@ -95,6 +99,7 @@ class ModelVersionViewSet(TaskScopedReadViewSet):
     def perform_destroy(self, instance: ModelVersion) -> None:
         delete_version(version=instance)
 
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str) -> StreamingHttpResponse:
         """The version as a zip that runs without this service (``training_jobs.export``)."""

@@ -24,10 +24,13 @@ from ximilar_platform.training_jobs.adapters import adapter_for
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
 from ximilar_platform.training_jobs.services import cancel_training, start_training
 from ximilar_platform.training_jobs.status import train_status
+from ximilar_platform.training_jobs.traffic import traffic_report
 from ximilar_platform.web.access import as_uuid, owned, page
 from ximilar_platform.web.feedback import reason, reported
 from ximilar_platform.web.queries import KIND_NAMES, TASK_MODELS, TYPE_NAMES, headline, newest_job, tasks_of
 from ximilar_platform.web.writes import save
+
+TRAFFIC_DAYS = 14  # days of traffic counts a task's overview shows
 
 
 def task_of(request: HttpRequest, kind: str, task_id: str) -> Any:
@@ -92,6 +95,7 @@ def overview(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
     task = task_of(request, kind, task_id)
     context = task_context(request, task, "overview") | job_context(newest_job(task))
     context["rules"] = training_rules(task)
+    context |= {"traffic": traffic_report(task, days=TRAFFIC_DAYS), "traffic_days": TRAFFIC_DAYS}
     return render(request, "web/tasks/overview.html", context)
 
 
