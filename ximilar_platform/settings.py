@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "ximilar_platform.images",
     "ximilar_platform.training_jobs",
     "ximilar_platform.serving",
+    "ximilar_platform.ready_services",
     "ximilar_platform.recognition",
     "ximilar_platform.detection",
     "ximilar_platform.similarity",
@@ -350,6 +351,10 @@ INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0) or None
 ARTIFACT_CACHE_DIR = Path(env_str("ARTIFACT_CACHE_DIR") or DATA_DIR / "artifact-cache")
 ARTIFACT_CACHE_MAX_BYTES = env_int("ARTIFACT_CACHE_MAX_BYTES", 5 * 1024**3)  # models downloaded from S3, per host
 MAX_RECORDS = env_int("MAX_RECORDS", 10)
+# Ready-to-use services: the generic tagger is exported to ONNX here once per host (needs torch once).
+READY_MODELS_DIR = Path(env_str("READY_MODELS_DIR") or DATA_DIR / "ready-models")
+TAGGING_TOP_K = env_int("TAGGING_TOP_K", 10)  # tags per image at most
+TAGGING_MIN_PROB = env_float("TAGGING_MIN_PROB", 0.05)  # weaker tags are left out (the best one never)
 
 # Flows: records per process request, and the deepest chain of nodes (nested flows included).
 FLOW_MAX_RECORDS = env_int("FLOW_MAX_RECORDS", MAX_RECORDS)

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.conf import settings
 
+from ximilar_platform.ready_services.services import SERVICES
+
 MAX_NESTING = 64  # a hard cap against absurd documents; the real limit is settings.FLOW_MAX_DEPTH
 REQUIRED = object()
 
@@ -205,6 +207,15 @@ def _flow(data: dict, path: str, nesting: int) -> dict[str, Any]:
 @parses("descriptor")
 def _descriptor(data: dict, path: str, nesting: int) -> dict[str, Any]:
     return {**_model(data, path), "output_name": _text(data, "output_name", path, "_descriptor")}
+
+
+@parses("ximilar_service")
+def _ximilar_service(data: dict, path: str, nesting: int) -> dict[str, Any]:
+    """A ready-to-use service by name; without ``output_name`` its fields go into the record itself."""
+    service = data.get("service")
+    if service not in SERVICES:
+        raise DefinitionError(f"{path}.service", f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    return {"service": service, "output_name": _text(data, "output_name", path, None)}
 
 
 def _branch(data: Any, path: str, nesting: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from PIL import Image
 from ximilar_platform.detection.predictions import detect
 from ximilar_platform.flows.definition import registered
 from ximilar_platform.flows.validation import Plan, nested_path
+from ximilar_platform.ready_services.services import run_service
 from ximilar_platform.recognition.models import Label
 from ximilar_platform.recognition.predictions import classify, labels_of
 from ximilar_platform.similarity.descriptor import describe
@@ -52,11 +53,15 @@ def _fail(fields: dict[str, Any], path: str, code: int, text: str) -> None:
 
 
 def _predict(plan: Plan, path: str, targets: list[Target], call: Callable[[Any, Any, list], list]) -> list | None:
-    """The node's one batched model call (``call(task, version, images)``); on failure every target
-    of this node gets the error instead."""
+    """The node's one batched model call (``call(task, version, images)``); see `_guarded`."""
     resolved = plan.models[path]
+    return _guarded(path, targets, lambda images: call(resolved.task, resolved.version, images))
+
+
+def _guarded(path: str, targets: list[Target], call: Callable[[list], list]) -> list | None:
+    """``call(images)`` once for every target of the node; on failure every one of them gets the error instead."""
     try:
-        return call(resolved.task, resolved.version, [target.image for target in targets])
+        return call([target.image for target in targets])
     except Exception:  # a vanished artifact or a broken model must not fail the other branches
         error_id = str(uuid.uuid4())
         logger.exception("Flow node %s failed (error %s)", path, error_id)
@@ -94,6 +99,16 @@ def _descriptor(plan: Plan, node: dict[str, Any], path: str, targets: list[Targe
     vectors = _predict(plan, path, targets, lambda task, version, images: describe(version, images)) or []
     for target, vector in zip(targets, vectors, strict=False):
         target.fields[node["output_name"]] = vector
+
+
+@runs("ximilar_service")
+def _ximilar_service(plan: Plan, node: dict[str, Any], path: str, targets: list[Target]) -> None:
+    outputs = _guarded(path, targets, lambda images: run_service(node["service"], images)) or []
+    for target, fields in zip(targets, outputs, strict=False):
+        if node["output_name"] is None:
+            target.fields.update(fields)
+        else:
+            target.fields[node["output_name"]] = fields
 
 
 def _branch_index(node: dict[str, Any], result: dict[str, Any], labels: dict[str, Label]) -> int | None:

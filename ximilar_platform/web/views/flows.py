@@ -83,6 +83,8 @@ def tree(node: dict[str, Any], path: str, plan: validation.Plan, workspace_id: A
     elif node["type"] == "flow":
         nested = Flow.objects.filter(id=node["flow"], workspace_id=workspace_id).first()
         detail = nested.name if nested else "missing flow"
+    elif node["type"] == "ximilar_service":
+        detail = node["service"]
     return {
         "type": node["type"],
         "path": path,
