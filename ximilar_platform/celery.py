@@ -58,10 +58,13 @@ class StaleJobSweep(bootsteps.StartStopStep):
     requires = {"celery.worker.components:Timer"}
 
     def start(self, worker: Any) -> None:
+        """The first sweep runs here, in the main thread: the modules it needs get imported before any
+        timer thread runs one. A pool child forked while another thread held an import lock would hang
+        on that import forever (seen with the filesystem broker of `make run`)."""
         from django.conf import settings
 
+        _sweep()
         self.timer = worker.timer.call_repeatedly(settings.JOB_SWEEP_SECONDS, _sweep)
-        worker.timer.call_after(0, _sweep)
 
     def stop(self, worker: Any) -> None:
         self.timer.cancel()
@@ -78,6 +81,8 @@ class OrphanFileSweep(bootsteps.StartStopStep):
 
     def start(self, worker: Any) -> None:
         from django.conf import settings
+
+        import ximilar_platform.images.orphans  # noqa: F401 - imported now, not in a thread at a pool fork
 
         self.timer = None
         self.running = threading.Lock()

@@ -139,9 +139,9 @@ def test_a_version_in_the_bucket_downloads_as_a_zip_read_from_it(
     on_s3: S3Server,
     alice,
     settings,
-    colour_model,
+    colour_model,  # noqa: F811 - the fixture
     media_root: Path,
-    tmp_path,  # noqa: F811 - the fixture
+    tmp_path,
 ) -> None:
     task = Task.objects.create(workspace=alice.workspace, name="colours")
     register(task, "recognition", colour_model, tmp_path)
