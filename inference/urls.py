@@ -1,5 +1,6 @@
 """Fetching an image URL safely: http(s) only, every redirect hop checked, private destinations refused
 unless allowed, and the size and the time bounded (roboflow's ``_validate_url_destination``).
+`post_json` sends a webhook's body under the same rules.
 
 Each hop's host is resolved once, within the deadline, and the connection goes to exactly the
 addresses that were checked: a DNS answer that changes between the check and the connection
@@ -14,7 +15,9 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 import certifi
@@ -23,6 +26,7 @@ import urllib3
 from inference.errors import InvalidImage, too_large
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+T = TypeVar("T")
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CA_CERTS = certifi.where()  # the bundle requests verifies with; containers may have no system store
@@ -37,7 +41,7 @@ _PATH_SAFE = "!#$%&'()*+,/:;=?@[]~"  # what requests' requote_uri leaves alone: 
 
 @dataclass(frozen=True)
 class UrlPolicy:
-    """How `fetch_url` may download: a deadline, a size limit and which destinations it may reach."""
+    """How `fetch_url` downloads (and `post_json` posts): a deadline, a size limit, the destinations it may reach."""
 
     timeout: float = 10.0
     max_bytes: int = 20 * 1024 * 1024
@@ -156,7 +160,53 @@ def _forbidden(address: Address, policy: UrlPolicy) -> str | None:
 
 
 def _get(destination: _Destination, policy: UrlPolicy, deadline: float) -> bytes | str:
-    """GET one hop from its checked addresses, in order: the body, or the Location a redirect names.
+    """GET one hop: the body, or the Location a redirect names."""
+    headers = {"Accept": "image/*", "Accept-Encoding": "identity"}
+    answer = _request(destination, policy, deadline, "GET", headers, None, lambda r: _answer(r, policy, deadline))
+    if answer is None:
+        raise InvalidImage("Cannot download URL", code="url_unreachable")
+    return answer
+
+
+def check_url(url: str, policy: UrlPolicy = UrlPolicy()) -> None:
+    """Refuse a URL `fetch_url` or `post_json` would refuse to reach, before anything is sent to it.
+
+    Raises:
+        InvalidImage: As `fetch_url` does for the URL and its host's addresses.
+    """
+    _check_destination(url, policy, time.monotonic() + policy.timeout)
+
+
+def post_json(url: str, body: bytes, headers: Mapping[str, str], policy: UrlPolicy = UrlPolicy()) -> int:
+    """POST a JSON body to an http(s) URL checked and pinned as `fetch_url` checks and pins; the answer's status.
+
+    Redirects are not followed (a 3xx is returned like any status): a webhook's receiver answers
+    where it was registered. The answer's body is never read.
+
+    Raises:
+        InvalidImage: A bad, forbidden or unreachable URL (code "url_unreachable"), or no answer
+            by `policy.timeout` ("url_timeout").
+    """
+    deadline = time.monotonic() + policy.timeout
+    destination = _check_destination(url, policy, deadline)
+    sent = {"Content-Type": "application/json", "Accept-Encoding": "identity", **headers}
+    status = _request(destination, policy, deadline, "POST", sent, body, lambda response: response.status)
+    if status is None:
+        raise InvalidImage("Cannot reach URL", code="url_unreachable")
+    return status
+
+
+def _request(
+    destination: _Destination,
+    policy: UrlPolicy,
+    deadline: float,
+    method: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    read: Callable[[urllib3.BaseHTTPResponse], T],
+) -> T | None:
+    """Send one request to the hop's checked addresses, in order: what ``read`` makes of the answer,
+    or None when no address could be reached.
 
     The next address is tried only when one refuses the connection or cannot be routed to
     (a dual-stack host on a machine without IPv6), never after a timeout.
@@ -166,23 +216,24 @@ def _get(destination: _Destination, policy: UrlPolicy, deadline: float) -> bytes
         try:
             with _pool(destination, address) as pool:
                 response = pool.urlopen(
-                    "GET",
+                    method,
                     destination.target,
-                    headers={"Host": destination.host_header, "Accept": "image/*", "Accept-Encoding": "identity"},
+                    body=body,
+                    headers={"Host": destination.host_header, **headers},
                     redirect=False,
                     retries=False,
                     preload_content=False,
                     timeout=urllib3.Timeout(connect=left, read=left),
                 )
                 with response:
-                    return _answer(response, policy, deadline)
+                    return read(response)
         except urllib3.exceptions.NewConnectionError:
             continue  # a subclass of ConnectTimeoutError, but a refusal: try the next address
         except (urllib3.exceptions.TimeoutError, TimeoutError):
             raise _timeout(policy) from None
         except (urllib3.exceptions.HTTPError, OSError):
             break  # TLS and protocol failures: their text would describe the internal network
-    raise InvalidImage("Cannot download URL", code="url_unreachable")
+    return None
 
 
 def _pool(destination: _Destination, address: Address) -> urllib3.HTTPConnectionPool:
