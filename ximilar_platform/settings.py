@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     # the layers, bottom to top: an app imports only from apps listed before it (.importlinter)
     "ximilar_platform.accounts",
     "ximilar_platform.core",
+    "ximilar_platform.notifications",
     "ximilar_platform.images",
     "ximilar_platform.training_jobs",
     "ximilar_platform.serving",
@@ -274,6 +275,22 @@ LOGGING = {
 }
 # In json, Celery workers keep this configuration instead of installing their own text handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"
+
+# Notifications (notifications app). Emails about a user's trainings: printed by the worker unless
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend sends them through EMAIL_HOST.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually on port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the start, usually on port 465
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10)  # seconds; a hung mail server must not hold a worker
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "vision@localhost")
+# Webhooks: seconds one delivery attempt may take, and the waits before each retry of a failed one
+# (attempts: one more than the waits). Destinations follow URL_FETCH_ALLOW_LOOPBACK/_PRIVATE.
+WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0)
+WEBHOOK_RETRY_DELAYS = [float(delay) for delay in env_list("WEBHOOK_RETRY_DELAYS", ["10", "60", "300", "1800"])]
 
 # Operations: /healthz, /readyz, /metrics (core.health, core.metrics_view).
 READYZ_TIMEOUT = env_float("READYZ_TIMEOUT", 2.0)  # seconds /readyz waits for its checks (and /metrics for Redis)

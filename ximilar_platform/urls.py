@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     re_path(r"^media/(?P<path>.+)$", views.media, name="media"),
     path("", include("ximilar_platform.accounts.urls")),
+    path("", include("ximilar_platform.notifications.urls")),
     path("", include("ximilar_platform.ready_services.urls")),
     path("", include("ximilar_platform.recognition.urls")),
     path("", include("ximilar_platform.detection.urls")),

@@ -13,6 +13,8 @@ from django.utils import timezone
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.core.jobs import Job
 from ximilar_platform.core.models import TaskKind, WorkspaceOwned
+from ximilar_platform.notifications import events
+from ximilar_platform.notifications.services import notify
 
 
 class TrainStatus(models.TextChoices):
@@ -26,7 +28,11 @@ class TrainStatus(models.TextChoices):
 
 
 class TrainingJob(WorkspaceOwned, Job):
-    """One training run of a task of any kind; its lifecycle is `core.jobs.Job`'s."""
+    """One training run of a task of any kind; its lifecycle is `core.jobs.Job`'s.
+
+    Its start, success and failure are events (`notifications.services.notify`), recorded in the
+    transaction of the change, so a rolled-back claim or end sends nothing.
+    """
 
     runner = "training"
     noun = "training"
@@ -38,6 +44,14 @@ class TrainingJob(WorkspaceOwned, Job):
     version = models.ForeignKey("ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     held = models.BooleanField(
         default=False, help_text="Pending until a running training of the workspace ends (its turn comes)."
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who asked for the training: its emails go to them (else to the workspace's owner).",
     )
 
     class Meta:
@@ -58,7 +72,10 @@ class TrainingJob(WorkspaceOwned, Job):
                 self._update((self.State.PENDING,), held=True, sends=0, sent=timezone.now())
                 self.refresh_from_db()
                 return False
-            return super().start(worker=worker, held=False, **fields)
+            started = super().start(worker=worker, held=False, **fields)
+            if started:
+                self._announce(events.TRAINING_STARTED)
+            return started
 
     def _workspace_full(self) -> bool:
         limit = settings.TRAINING_MAX_ACTIVE_PER_WORKSPACE
@@ -69,13 +86,39 @@ class TrainingJob(WorkspaceOwned, Job):
         return running.exclude(pk=self.pk).count() >= limit
 
     def succeed(self, **fields: Any) -> bool:
-        return self._release_next(super().succeed(**fields))
+        with transaction.atomic():
+            succeeded = super().succeed(**fields)
+            if succeeded:
+                self._announce(events.TRAINING_SUCCEEDED)
+        return self._release_next(succeeded)
 
     def fail(self, error: str) -> bool:
-        return self._release_next(super().fail(error))
+        with transaction.atomic():
+            failed = super().fail(error)
+            if failed:
+                self._announce(events.TRAINING_FAILED)
+        return self._release_next(failed)
 
     def cancel(self, *, by: str) -> bool:
         return self._release_next(super().cancel(by=by))
+
+    def _announce(self, event: str) -> None:
+        """Tell the workspace's webhooks and whoever started the training, in the transaction of the change."""
+        from ximilar_platform.training_jobs.adapters import adapter_for  # adapters import this module
+
+        task = adapter_for(self.task_kind).task_model.objects.filter(id=self.task_id).values_list("name").first()
+        payload: dict[str, Any] = {
+            "job": str(self.pk),
+            "task": {"id": str(self.task_id), "kind": self.task_kind, "name": task[0] if task else None},
+            "state": self.state,
+            "attempt": self.attempt,
+        }
+        if event == events.TRAINING_SUCCEEDED and self.version is not None:
+            payload["version"] = {"number": self.version.version, "metrics": self.version.metrics}
+        if event == events.TRAINING_FAILED:
+            payload["error"] = self.error
+        workspace = Workspace.objects.select_related("owner").get(pk=self.workspace_id)
+        notify(workspace=workspace, event=event, payload=payload, user=self.started_by)
 
     def _release_next(self, ended: bool) -> bool:
         """A training that ended frees its slot: send the workspace's oldest held job, after commit."""

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from functools import partial
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.core.models import TrainableTask
+from ximilar_platform.notifications import events
+from ximilar_platform.notifications.services import notify
 from ximilar_platform.training_jobs import artifacts
 from ximilar_platform.training_jobs.adapters import adapter_for, deploy_listeners
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob, VersionTraffic
@@ -23,15 +26,17 @@ def locked(task: TrainableTask) -> TrainableTask:
 
 
 @transaction.atomic
-def start_training(*, task: TrainableTask) -> TrainingJob:
-    """Check the kind's data rules, refuse while a job is active, and queue a pending job."""
+def start_training(*, task: TrainableTask, by: AbstractBaseUser | None = None) -> TrainingJob:
+    """Check the kind's data rules, refuse while a job is active, and queue a pending job ``by`` a user."""
     task = locked(task)
     adapter_for(task.task_kind).check_training_data(task)
     jobs = TrainingJob.objects.filter(task_kind=task.task_kind, task_id=task.id)
     TrainingJob.fail_stale(jobs)  # a dead worker's job must not block the retry
     if jobs.filter(state__in=TrainingJob.ACTIVE).exists():
         raise Conflict("A training of this task is already waiting or running.")
-    job = TrainingJob.objects.create(workspace_id=task.workspace_id, task_kind=task.task_kind, task_id=task.id)
+    job = TrainingJob.objects.create(
+        workspace_id=task.workspace_id, task_kind=task.task_kind, task_id=task.id, started_by=by
+    )
     job.enqueue()
     return job
 
@@ -47,14 +52,24 @@ def deploy_version(*, task: TrainableTask, number: int) -> TrainableTask:
     """Make version ``number`` the one the task serves, then tell the kind's listeners after commit.
 
     A deploy ends the task's traffic split (``training_jobs.traffic``): the version chosen serves all.
+    The workspace's webhooks get ``version.deployed``.
     """
     task = locked(task)
     if number == task.production_version:
         return task
     if not ModelVersion.objects.filter(task_kind=task.task_kind, task_id=task.id, version=number).exists():
         raise ValidationError({"production_version": [f"Version {number} of this task does not exist."]})
-    task.production_version, task.traffic = number, None
+    previous, task.production_version, task.traffic = task.production_version, number, None
     task.save(update_fields=["production_version", "traffic"])
+    notify(
+        workspace=task.workspace,
+        event=events.VERSION_DEPLOYED,
+        payload={
+            "task": {"id": str(task.id), "kind": task.task_kind, "name": task.name},
+            "version": number,
+            "previous_version": previous if previous > 0 else None,
+        },
+    )
     for listener in deploy_listeners(task.task_kind):
         transaction.on_commit(partial(listener, task.pk))
     return task

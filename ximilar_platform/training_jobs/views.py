@@ -70,7 +70,7 @@ class TrainableTaskViewSet(WorkspaceScopedViewSet):
     @action(detail=True, methods=["post"], throttle_scope="train")
     def train(self, request: Request, pk: str) -> Response:
         """Check the data rules and queue a training job: 202 with the job, 400 or 409 otherwise."""
-        job = start_training(task=self.get_object())
+        job = start_training(task=self.get_object(), by=request.user)
         body = {"id": pk, "status": TrainStatus.WAITING, "job": TrainingJobSerializer(job).data}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

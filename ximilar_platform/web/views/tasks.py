@@ -116,7 +116,7 @@ def job_panel(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
 def train(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
     task = task_of(request, kind, task_id)
     with reported(request, "Training queued: a worker picks it up shortly."):
-        start_training(task=task)
+        start_training(task=task, by=request.user)
     return redirect("web:task", kind=kind, task_id=task.id)
 
 
