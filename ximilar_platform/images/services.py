@@ -43,18 +43,53 @@ class ImageOptions:
     real: bool = False
 
 
+@dataclass(frozen=True)
+class StoredFiles:
+    """An image's two files, written to storage before any row names them, and what the row records."""
+
+    checksum: str
+    file: str
+    thumbnail: str
+    width: int
+    height: int
+
+    @property
+    def names(self) -> list[str]:
+        return [self.file, self.thumbnail]
+
+
+def existing_image_id(*, workspace: Workspace, checksum: str) -> uuid.UUID | None:
+    return TrainingImage.objects.filter(workspace=workspace, checksum=checksum).values_list("id", flat=True).first()
+
+
 def ingest_training_image(*, workspace: Workspace, decoded: DecodedImage, options: ImageOptions) -> TrainingImage:
-    """Store a decoded upload once per workspace, downscaled unless ``noresize``, with a thumbnail.
+    """Store a decoded upload once per workspace, downscaled unless ``noresize``, with a thumbnail."""
+    existing = existing_image_id(workspace=workspace, checksum=hashlib.sha256(decoded.data).hexdigest())
+    if existing:
+        raise ImageAlreadyExists(existing)
+    stored = store_image_files(workspace=workspace, decoded=decoded, noresize=options.noresize)
+    try:
+        with transaction.atomic():
+            try:
+                return create_image_row(workspace=workspace, stored=stored, options=options)
+            # the insert failed, so no row names the files (should the commit after it fail instead, the
+            # orphan sweep keeps them if the row did commit and deletes them if not)
+            except BaseException:
+                storage.delete_files(stored.names)
+                raise
+    except IntegrityError:  # a concurrent upload of the same bytes won the race
+        raise ImageAlreadyExists(existing_image_id(workspace=workspace, checksum=stored.checksum)) from None
+
+
+def store_image_files(*, workspace: Workspace, decoded: DecodedImage, noresize: bool = False) -> StoredFiles:
+    """Write the image (downscaled to ``TRAINING_IMAGE_MAX_SIDE`` unless ``noresize``) and its thumbnail.
 
     The checksum is of the bytes the client sent, so that sending the same file again is found
     whatever ``IMAGE_KEEP_GPS`` was then; a kept original loses its EXIF GPS unless that setting
-    is on (re-encoded copies carry no EXIF at all).
+    is on (re-encoded copies carry no EXIF at all). No row names the files yet: a caller that
+    does not create one deletes them (else the orphan sweep does).
     """
-    checksum = hashlib.sha256(decoded.data).hexdigest()
-    existing = TrainingImage.objects.filter(workspace=workspace, checksum=checksum).values_list("id", flat=True).first()
-    if existing:
-        raise ImageAlreadyExists(existing)
-    image = decoded.image if options.noresize else resize_to_max_side(decoded.image, settings.TRAINING_IMAGE_MAX_SIDE)
+    image = decoded.image if noresize else resize_to_max_side(decoded.image, settings.TRAINING_IMAGE_MAX_SIDE)
     if image is decoded.image and not decoded.transposed and decoded.format in KEPT_FORMATS:
         data = decoded.data if settings.IMAGE_KEEP_GPS else exif.without_gps(decoded.data, decoded.format)
         extension = KEPT_FORMATS[decoded.format]
@@ -64,32 +99,29 @@ def ingest_training_image(*, workspace: Workspace, decoded: DecodedImage, option
         data, extension = encode_image(image, "JPEG", quality=95), "jpg"
     thumbnail = encode_image(resize_to_max_side(image, settings.THUMBNAIL_SIZE), "JPEG", quality=85)
     stem = storage.new_stem()
-    names = [
-        storage.save_file("images", workspace.id, stem, extension, data),
-        storage.save_file("thumbs", workspace.id, stem, "jpg", thumbnail),
-    ]
+    file = storage.save_file("images", workspace.id, stem, extension, data)
     try:
-        with transaction.atomic():
-            try:
-                return TrainingImage.objects.create(
-                    workspace=workspace,
-                    file=names[0],
-                    thumbnail=names[1],
-                    width=image.width,
-                    height=image.height,
-                    checksum=checksum,
-                    meta_data=options.meta_data,
-                    test_image=options.test_image,
-                    real=options.real,
-                )
-            # the insert failed, so no row names the files (should the commit after it fail instead, the
-            # orphan sweep keeps them if the row did commit and deletes them if not)
-            except BaseException:
-                storage.delete_files(names)
-                raise
-    except IntegrityError:  # a concurrent upload of the same bytes won the race
-        existing = TrainingImage.objects.filter(workspace=workspace, checksum=checksum).values_list("id", flat=True)
-        raise ImageAlreadyExists(existing.first()) from None
+        thumb = storage.save_file("thumbs", workspace.id, stem, "jpg", thumbnail)
+    except BaseException:
+        storage.delete_files([file])
+        raise
+    checksum = hashlib.sha256(decoded.data).hexdigest()
+    return StoredFiles(checksum=checksum, file=file, thumbnail=thumb, width=image.width, height=image.height)
+
+
+def create_image_row(*, workspace: Workspace, stored: StoredFiles, options: ImageOptions) -> TrainingImage:
+    """The row naming stored files; the unique checksum per workspace raises IntegrityError on a duplicate."""
+    return TrainingImage.objects.create(
+        workspace=workspace,
+        file=stored.file,
+        thumbnail=stored.thumbnail,
+        width=stored.width,
+        height=stored.height,
+        checksum=stored.checksum,
+        meta_data=options.meta_data,
+        test_image=options.test_image,
+        real=options.real,
+    )
 
 
 def delete_training_images(images: Iterable[TrainingImage]) -> int:
