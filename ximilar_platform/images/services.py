@@ -29,7 +29,7 @@ LOSSLESS_FORMATS = {"PNG", "GIF", "BMP", "TIFF", "RAW"}
 class ImageAlreadyExists(Conflict):
     default_code = "already_exists"
 
-    def __init__(self, image_id: uuid.UUID) -> None:
+    def __init__(self, image_id: uuid.UUID | None) -> None:
         self.image_id = image_id
         # The client finds the id with the regex ``image.ID..<uuid4>`` (API_CONTRACT.md §1.2).
         super().__init__(f"Training image with the same data already exists (image ID: {image_id}).")
