@@ -12,6 +12,7 @@ from ximilar_platform.accounts import services, tokens, usage
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.web.access import choose_workspace, owned_workspace, page
 from ximilar_platform.web.feedback import reported
+from ximilar_platform.web.views.notifications import card_context
 
 login = auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True)
 logout = auth_views.LogoutView.as_view()
@@ -29,6 +30,7 @@ def account(request: HttpRequest) -> HttpResponse:
         .prefetch_related("members")
         .select_related("owner")
         .order_by("-is_default", "name"),
+        **card_context(request),
     }
     return render(request, "web/account/account.html", context)
 
