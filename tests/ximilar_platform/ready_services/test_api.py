@@ -85,4 +85,10 @@ def test_the_schema_describes_the_services_bodies(client) -> None:
 def test_export_ready_models_reports_the_exported_folder(ready_models_dir) -> None:
     out = io.StringIO()
     call_command("export_ready_models", stdout=out)
-    assert out.getvalue().strip() == f"Generic tagger: {ready_models_dir / MODEL_NAME}"
+    from inference.descriptors import MODEL_NAME as DESCRIPTOR
+
+    assert out.getvalue().strip().splitlines() == [
+        f"Generic tagger: {ready_models_dir / MODEL_NAME}",
+        f"Generic descriptor: {ready_models_dir / DESCRIPTOR}",
+    ]
+    assert (ready_models_dir / DESCRIPTOR / "model.onnx").is_file()
