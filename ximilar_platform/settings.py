@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "ximilar_platform.collections",
     "ximilar_platform.flows",
     "ximilar_platform.annotate",
+    "ximilar_platform.datasets",
     "ximilar_platform.web",
 ]
 
@@ -169,6 +170,12 @@ MAX_BULK_IMAGES = env_int("MAX_BULK_IMAGES", 1000)
 SUGGESTION_MAX_IMAGES = env_int("SUGGESTION_MAX_IMAGES", 500)  # images one suggestion run predicts
 SUGGESTION_MIN_SCORE = env_float("SUGGESTION_MIN_SCORE", 0.1)  # weaker predictions are not worth a look
 ANNOTATE_QUEUE_SIZE = env_int("ANNOTATE_QUEUE_SIZE", 500)  # images the editor walks through in one go
+
+# Datasets in and out (COCO, YOLO, Pascal VOC, class folders, CSV, JSON): zips imported and exported by jobs.
+DATASET_MAX_BYTES = env_int("DATASET_MAX_BYTES", 2 * 1024**3)  # an uploaded or downloaded archive
+DATASET_MAX_UNCOMPRESSED_BYTES = env_int("DATASET_MAX_UNCOMPRESSED_BYTES", 8 * 1024**3)  # its files, unpacked
+DATASET_MAX_FILES = env_int("DATASET_MAX_FILES", 200_000)  # entries in one archive
+DATASET_FETCH_TIMEOUT = env_float("DATASET_FETCH_TIMEOUT", 600.0)  # seconds downloading an archive's url may take
 
 REDIS_URL = env_str("REDIS_URL")
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("ximilar_platform.collections.urls")),
     path("", include("ximilar_platform.flows.urls")),
     path("", include("ximilar_platform.annotate.urls")),
+    path("", include("ximilar_platform.datasets.urls")),
     path("app/", include("ximilar_platform.web.urls")),
     re_path(r"^(?!admin/|static/).*$", views.not_found, name="unmatched"),
 ]

@@ -46,8 +46,13 @@ def worker_name() -> str:
 
 def queue_of(runner: str) -> str:
     """Where each kind of job waits: trainings on ``TRAINING_QUEUE`` (GPU workers), suggestion runs and
-    re-embeddings on ``INFERENCE_QUEUE`` (GPU or CPU workers); file deletions use the default queue."""
-    return settings.TRAINING_QUEUE if runner == "training" else settings.INFERENCE_QUEUE
+    re-embeddings on ``INFERENCE_QUEUE`` (GPU or CPU workers); dataset imports and exports, CPU and storage
+    work like file deletions, on the default queue."""
+    if runner == "training":
+        return settings.TRAINING_QUEUE
+    if runner == "datasets":
+        return settings.CELERY_TASK_DEFAULT_QUEUE
+    return settings.INFERENCE_QUEUE
 
 
 @shared_task(

@@ -13,6 +13,7 @@ from ximilar_platform.celery import app as celery_app
         ("ximilar_platform.core.jobs.run_job", ("training", "id"), "training"),
         ("ximilar_platform.core.jobs.run_job", ("suggestions", "id"), "inference"),
         ("ximilar_platform.core.jobs.run_job", ("reembedding", "id"), "inference"),
+        ("ximilar_platform.core.jobs.run_job", ("datasets", "id"), "default"),
         ("ximilar_platform.images.jobs.delete_stored_files", ([],), "default"),
     ],
 )
@@ -24,6 +25,8 @@ def test_celery_routes_each_kind_of_work_to_its_queue(name: str, args: tuple, qu
 def test_the_runners_are_the_ones_routed() -> None:
     from ximilar_platform.annotate.models import SuggestionRun
     from ximilar_platform.collections.models import Reembedding
+    from ximilar_platform.datasets.models import DatasetJob
     from ximilar_platform.training_jobs.models import TrainingJob
 
-    assert (TrainingJob.runner, SuggestionRun.runner, Reembedding.runner) == ("training", "suggestions", "reembedding")
+    runners = (TrainingJob.runner, SuggestionRun.runner, Reembedding.runner, DatasetJob.runner)
+    assert runners == ("training", "suggestions", "reembedding", "datasets")

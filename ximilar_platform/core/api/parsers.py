@@ -1,10 +1,11 @@
 """Request bodies within bounds: a size per kind of endpoint and a nesting depth, refused in the error shape.
 
 CRUD bodies are small (``API_MAX_BODY_BYTES``); views that take images set ``takes_images = True`` and
-get ``API_MAX_IMAGE_BODY_BYTES``. The size is checked from ``Content-Length`` before anything is read
-and again while reading (a body without a length is read up to the limit and no further). JSON
-deeper than ``API_MAX_JSON_DEPTH`` answers 400 before any code walks it, so no serializer, filter or
-meta_data store recurses into a hostile document; a body that is not an object answers 400 too.
+get ``API_MAX_IMAGE_BODY_BYTES``; a view taking a dataset's zip sets ``takes_archive`` (``DATASET_MAX_BYTES``).
+The size is checked from ``Content-Length`` before anything is read and again while reading (a body
+without a length is read up to the limit and no further). JSON deeper than ``API_MAX_JSON_DEPTH``
+answers 400 before any code walks it, so no serializer, filter or meta_data store recurses into a
+hostile document; a body that is not an object answers 400 too.
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 from ximilar_platform.core.api.exceptions import PayloadTooLarge
 
+ARCHIVE_FORM_BYTES = 64 * 1024  # the multipart form's other fields and boundaries around an archive
+
 
 def body_limit(parser_context: Mapping[str, Any] | None) -> int:
     view = (parser_context or {}).get("view")
+    if getattr(view, "takes_archive", False):  # a dataset's zip (datasets/v2/import)
+        return settings.DATASET_MAX_BYTES + ARCHIVE_FORM_BYTES
     return settings.API_MAX_IMAGE_BODY_BYTES if getattr(view, "takes_images", False) else settings.API_MAX_BODY_BYTES
 
 
