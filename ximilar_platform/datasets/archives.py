@@ -58,8 +58,8 @@ def entry_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def extract(archive: Path, into: Path, limits: ArchiveLimits) -> Path:
-    """Extract ``archive`` into the empty folder ``into``; the dataset's root (a lone top folder is entered)."""
+def extract(archive: Path, into: Path, limits: ArchiveLimits) -> None:
+    """Extract ``archive`` into the empty folder ``into``."""
     try:
         with zipfile.ZipFile(archive) as source:
             entries = [info for info in source.infolist() if not info.filename.startswith(IGNORED)]
@@ -69,7 +69,6 @@ def extract(archive: Path, into: Path, limits: ArchiveLimits) -> Path:
                 _extract_entry(source, info, into, budget, limits)
     except zipfile.BadZipFile as error:
         raise DatasetError(f"The archive is not a readable zip file ({error}).") from None
-    return dataset_root(into)
 
 
 def check_entries(entries: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
@@ -113,13 +112,18 @@ def _error(info: zipfile.ZipInfo, message: str) -> dict[str, str]:
     return {"file": info.filename, "error": message}
 
 
-def dataset_root(folder: Path) -> Path:
-    """The folder itself, or its only subfolder when it holds nothing else (a zip of one folder) and is no
-    subset (a zip of ``train/`` alone is a dataset of one subset)."""
+def dataset_root(folder: Path, *, folders_are_labels: bool = False) -> Path:
+    """The folder itself, or its only subfolder when it holds nothing else (a zip of one folder).
+
+    Not when that subfolder is a subset (a zip of ``train/`` alone), nor, where folders are labels (class
+    folders), when it holds files itself: then it is the one label of the dataset.
+    """
     children = [child for child in folder.iterdir() if not child.name.startswith(".")]
-    if len(children) == 1 and children[0].is_dir() and children[0].name.lower() not in SPLITS:
-        return children[0]
-    return folder
+    if len(children) != 1 or not children[0].is_dir() or children[0].name.lower() in SPLITS:
+        return folder
+    if folders_are_labels and any(path.is_file() for path in children[0].iterdir()):
+        return folder
+    return children[0]
 
 
 def write_zip(folder: Path, archive: Path) -> int:

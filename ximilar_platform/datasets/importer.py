@@ -73,6 +73,8 @@ def import_dataset(
         and shape_of(dataset.kind, dataset.task_type) != shape_of(task.task_kind, getattr(task, "type", ""))
     ):
         raise DatasetError(f"The archive holds a {dataset.task_type or dataset.kind} task; this task is another kind.")
+    if not dataset.samples and not dataset.errors:
+        raise DatasetError("The archive holds no image in this format's layout (the README shows each layout).")
     errors = list(dataset.errors)
     staged: dict[str, Staged] = {}
     try:

@@ -13,7 +13,7 @@ from django.db.models import Model
 from inference.images import InvalidImage, decode_bytes
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.core.models import TrainableTask
-from ximilar_platform.datasets.archives import ArchiveLimits, DatasetError, extract, write_zip
+from ximilar_platform.datasets.archives import ArchiveLimits, DatasetError, dataset_root, extract, write_zip
 from ximilar_platform.datasets.converters import READERS, WRITERS
 from ximilar_platform.datasets.exporter import snapshot
 from ximilar_platform.datasets.importer import Progress, Stopped, import_dataset
@@ -32,7 +32,11 @@ def import_archive(
     on_progress: Progress,
 ) -> TrainableTask:
     """Unpack a zip (a folder is read as it is) and import it; raises `DatasetError`, nothing imported."""
-    root = archive if archive.is_dir() else extract(archive, work, archive_limits())
+    if archive.is_dir():
+        root = archive
+    else:
+        extract(archive, work, archive_limits())
+        root = dataset_root(work, folders_are_labels=format == "class_folders")
     dataset = READERS[format](root, screen_image)
     try:
         return import_dataset(

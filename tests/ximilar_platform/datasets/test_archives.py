@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ximilar_platform.datasets.archives import ArchiveLimits, DatasetError, extract
+from ximilar_platform.datasets.archives import ArchiveLimits, DatasetError, dataset_root, extract
 
 LIMITS = ArchiveLimits(max_files=10, max_bytes=10_000)
 
@@ -88,6 +88,22 @@ def test_a_good_archive_is_extracted_and_its_lone_top_folder_entered(tmp_path) -
     path = archive(tmp_path, ("set/a/1.txt", b"1"), ("__MACOSX/set/._1.txt", b"junk"))
     into = tmp_path / "out"
     into.mkdir()
-    root = extract(path, into, LIMITS)
-    assert root == into / "set" and (root / "a" / "1.txt").read_bytes() == b"1"
-    assert not (into / "__MACOSX").exists()
+    extract(path, into, LIMITS)
+    assert not (into / "__MACOSX").exists() and (into / "set" / "a" / "1.txt").read_bytes() == b"1"
+    assert dataset_root(into) == into / "set"
+
+
+@pytest.mark.parametrize(
+    ("names", "labels", "root"),
+    [
+        (["pets/cat/a.png", "pets/dog/b.png"], True, "pets"),
+        (["cat/a.png"], True, "."),  # one label folder, not a wrapper
+        (["cars/_annotations.coco.json", "cars/a.png"], False, "cars"),
+        (["train/_annotations.coco.json"], False, "."),  # a subset, not a wrapper
+    ],
+)
+def test_a_lone_top_folder_is_a_wrapper_unless_it_is_a_subset_or_a_label(tmp_path, names, labels, root) -> None:
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    assert dataset_root(tmp_path, folders_are_labels=labels) == (tmp_path / root).resolve()

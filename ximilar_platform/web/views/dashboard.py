@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import APIException
 
 from ximilar_platform.core.models import TaskKind
+from ximilar_platform.datasets.catalog import FORMATS
 from ximilar_platform.detection.serializers import DetectionTaskSerializer
 from ximilar_platform.recognition import services as recognition
 from ximilar_platform.recognition.models import Task
@@ -29,9 +30,8 @@ NEW_TASK_KINDS = [
 @page
 def dashboard(request: HttpRequest) -> HttpResponse:
     rows = task_rows(request.workspace)
-    return render(
-        request, "web/dashboard.html", {"rows": rows, "kinds": NEW_TASK_KINDS, "section": "tasks", "title": "Tasks"}
-    )
+    context = {"rows": rows, "kinds": NEW_TASK_KINDS, "section": "tasks", "title": "Tasks"}
+    return render(request, "web/dashboard.html", context | {"dataset_formats": FORMATS.values()})
 
 
 @page
@@ -65,6 +65,7 @@ def create_task(request: HttpRequest) -> HttpResponse:
                 "create_error": reason(error),
                 "form": request.POST,
                 "open_create": True,
+                "dataset_formats": FORMATS.values(),
             },
             status=400,
         )

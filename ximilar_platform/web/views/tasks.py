@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import APIException
 
 from ximilar_platform.core.models import TaskKind, TrainableTask
+from ximilar_platform.datasets.catalog import formats_for
 from ximilar_platform.detection.models import DetectionLabel
 from ximilar_platform.detection.serializers import DetectionLabelSerializer
 from ximilar_platform.recognition import services as recognition
@@ -96,6 +97,7 @@ def overview(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
     context = task_context(request, task, "overview") | job_context(newest_job(task))
     context["rules"] = training_rules(task)
     context |= {"traffic": traffic_report(task, days=TRAFFIC_DAYS), "traffic_days": TRAFFIC_DAYS}
+    context["dataset_formats"] = formats_for(kind, getattr(task, "type", ""))
     return render(request, "web/tasks/overview.html", context)
 
 
