@@ -5,9 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models, transaction
 
+from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.core.jobs import Job
 from ximilar_platform.core.models import TaskKind, WorkspaceOwned
 from ximilar_platform.images import storage
+from ximilar_platform.notifications import events
+from ximilar_platform.notifications.services import notify
 
 USER = settings.AUTH_USER_MODEL
 
@@ -43,12 +46,18 @@ class DatasetJob(WorkspaceOwned, Job):
         return f"{self.direction} {self.format} ({self.state})"
 
     def succeed(self, **fields: object) -> bool:
-        succeeded = super().succeed(**fields)
+        with transaction.atomic():
+            succeeded = super().succeed(**fields)
+            if succeeded:
+                self._announce()
         self.drop_upload()
         return succeeded
 
     def fail(self, error: str) -> bool:
-        failed = super().fail(error)
+        with transaction.atomic():
+            failed = super().fail(error)
+            if failed:
+                self._announce()
         self.drop_upload()
         return failed
 
@@ -56,6 +65,21 @@ class DatasetJob(WorkspaceOwned, Job):
         cancelled = super().cancel(by=by)
         self.drop_upload()
         return cancelled
+
+    def _announce(self) -> None:
+        """Tell the workspace's webhooks the job ended (``dataset.import.done``, ``dataset.export.done``)."""
+        event = events.DATASET_IMPORT_DONE if self.direction == self.Direction.IMPORT else events.DATASET_EXPORT_DONE
+        payload = {
+            "job": str(self.pk),
+            "format": self.format,
+            "state": self.state,
+            "task": {"id": str(self.task_id), "kind": self.task_kind} if self.task_id else None,
+            "images": self.total,
+            "error": self.error,
+            "errors": len(self.errors),
+        }
+        workspace = Workspace.objects.select_related("owner").get(pk=self.workspace_id)
+        notify(workspace=workspace, event=event, payload=payload, user=self.created_by)
 
     def drop_upload(self) -> None:
         """An ended import needs its uploaded archive no more; a retried one (``retry``) still does."""

@@ -195,3 +195,22 @@ def test_a_job_is_its_workspace_s_own(jobs, bob, categories, client) -> None:
     assert bob.client.get(f"/datasets/v2/job/{job.id}/download").status_code == 404
     assert client.get(f"/datasets/v2/job/{job.id}/download").status_code in (401, 403)
     assert jobs.user.client.get("/datasets/v2/job").json()["count"] == 1
+
+
+def test_an_ended_job_notifies_the_workspace(jobs, categories) -> None:
+    from ximilar_platform.notifications.models import Event
+
+    jobs.export(categories, "json")
+    failed = jobs.start_import(zip_of({"cat/a.png": b"broken"}), "class_folders")
+    exported = Event.objects.get(name="dataset.export.done").payload
+    assert exported["state"] == "succeeded" and exported["task"] == {"id": str(categories.id), "kind": "recognition"}
+    imported = Event.objects.get(name="dataset.import.done").payload
+    assert imported == {
+        "job": failed["id"],
+        "format": "class_folders",
+        "state": "failed",
+        "task": None,
+        "images": 1,
+        "error": DatasetJob.objects.get(id=failed["id"]).error,
+        "errors": 1,
+    }
