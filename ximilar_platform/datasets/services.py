@@ -12,6 +12,7 @@ import logging
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.base import File
@@ -35,6 +36,7 @@ from ximilar_platform.images import storage
 from ximilar_platform.recognition.models import Task
 
 logger = logging.getLogger(__name__)
+URL_LIMIT = DatasetJob._meta.get_field("url").max_length or 2000
 TASK_MODELS: dict[str, type[TrainableTask]] = {TaskKind.RECOGNITION: Task, TaskKind.DETECTION: DetectionTask}
 
 
@@ -78,6 +80,8 @@ def start_import(
     chosen = format_named(format, task)
     if (upload is None) == (not url):
         raise ValidationError({"file": ["Send the zip as file, or give its url (one of the two)."]})
+    if url and (len(url) > URL_LIMIT or urlsplit(url).scheme.lower() not in ("http", "https")):
+        raise ValidationError({"url": [f"Give an http(s) URL of at most {URL_LIMIT} characters."]})
     if upload is not None and upload.size > settings.DATASET_MAX_BYTES:
         raise PayloadTooLarge(f"The archive is {upload.size} bytes; at most {settings.DATASET_MAX_BYTES} are taken.")
     kind = task.task_kind if task else (chosen.creates or ("", ""))[0]

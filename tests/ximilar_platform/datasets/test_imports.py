@@ -174,6 +174,8 @@ def test_requests_are_checked_before_a_job_is_made(api, alice, bob, settings) ->
         api.post("/datasets/v2/import", {"format": "nope", "url": "http://x/y.zip"}, format="json").status_code == 400
     )
     assert api.post("/datasets/v2/import", {"format": "coco"}, format="json").status_code == 400
+    for url in ("file:///etc/passwd", "http://x/" + "a" * 2000, ["http://x/y.zip"]):
+        assert api.post("/datasets/v2/import", {"format": "coco", "url": url}, format="json").status_code == 400
     pets = Task.objects.create(workspace=alice.workspace, name="pets")
     mismatch = api.post("/datasets/v2/export", {"task": str(pets.id), "format": "coco"}, format="json")
     assert mismatch.status_code == 400 and "format" in mismatch.json()["fields"]
