@@ -45,6 +45,7 @@ def verifications(value: object) -> int:
 
 
 def store_rows(*, dataset: Dataset, task: TrainableTask, staged: dict[str, Staged], by: Model | None) -> None:
+    type(task)._default_manager.select_for_update().filter(pk=task.pk).first()  # one import at a time adds labels
     labels = task_labels(dataset, task)
     images = image_rows(dataset, task.workspace, staged)
     if task.task_kind == TaskKind.DETECTION:

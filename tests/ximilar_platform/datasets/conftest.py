@@ -48,6 +48,18 @@ def categories(alice: ApiUser) -> Any:
 
 
 @pytest.fixture
+def tags(alice: ApiUser) -> Any:
+    """A tagging task: an image with two tags, one with one, one marked by the task's negative label."""
+    task, (sky, sea) = make_recognition(alice, "multi_label", ["sky", "sea"])
+    negative = task.negative_labels.get()
+    for index, labels in enumerate([[sky, sea], [sea], [negative]]):
+        image = add_image(alice, index, test=index == 1)
+        for label in labels:
+            ImageLabel.objects.create(image=image, label=label)
+    return task
+
+
+@pytest.fixture
 def values(alice: ApiUser) -> Any:
     task, (price, weight) = make_recognition(alice, "regression", ["price", "weight"])
     for index in range(3):

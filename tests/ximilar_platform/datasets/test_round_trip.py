@@ -46,6 +46,7 @@ def imported_task(job: dict) -> Any:
         ("boxes", "voc"),
         ("categories", "json"),
         ("categories", "class_folders"),
+        ("tags", "json"),
         ("values", "json"),
         ("values", "csv"),
     ],
@@ -72,6 +73,8 @@ def test_a_task_exported_imported_elsewhere_and_exported_again_is_unchanged(
         for image in original["images"].values():
             image["boxes"] = [(label, [float(int(v + 0.5)) for v in box]) for label, box in image["boxes"]]
     assert imported == original
+    if fixture == "tags":  # the tagging task's negative label became the new task's own
+        assert copy.type == "multi_label" and copy.negative_labels.get().image_labels.count() == 1
 
 
 def test_every_coco_file_written_reads_with_pycocotools(jobs, boxes, tmp_path) -> None:
