@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ximilar_platform.core.models import TaskKind
 
-DETECTION = (TaskKind.DETECTION, "")
+DETECTION, SIMILARITY = (TaskKind.DETECTION, ""), (TaskKind.SIMILARITY, "")
 CATEGORIES, TAGS, VALUES = ((TaskKind.RECOGNITION, kind) for kind in ("multi_class", "multi_label", "regression"))
 
 
@@ -30,7 +30,7 @@ FORMATS = {
         Format("voc", "Pascal VOC", frozenset({DETECTION}), DETECTION),
         Format("class_folders", "Class folders", frozenset({CATEGORIES, TAGS}), CATEGORIES),
         Format("csv", "CSV of values", frozenset({VALUES}), VALUES),
-        Format("json", "JSON (lossless)", frozenset({DETECTION, CATEGORIES, TAGS, VALUES}), None),
+        Format("json", "JSON (lossless)", frozenset({DETECTION, CATEGORIES, TAGS, VALUES, SIMILARITY}), None),
     )
 }
 

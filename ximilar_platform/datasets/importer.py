@@ -3,7 +3,8 @@
 Staging decodes each image with the upload path's decoder and limits and writes its files through
 the ingestion service (downscaled, thumbnail, EXIF GPS gone, deduplicated by checksum), outside any
 transaction, reporting progress. Only when every file is good does one short transaction create the
-task (if new), the labels, the image rows, their labels and boxes; any problem before or inside it
+task (if new), the labels, the image rows, their labels and boxes (a similarity task's types,
+member objects and groups: `groups`); any problem before or inside it
 deletes the staged files, so a failed import leaves neither rows nor files (a killed worker's files
 are the orphan sweep's). Rules, documented in the README:
 
@@ -31,11 +32,13 @@ from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.core.models import TrainableTask
 from ximilar_platform.datasets.archives import DatasetError
 from ximilar_platform.datasets.catalog import shape_of
+from ximilar_platform.datasets.groups import store_groups
 from ximilar_platform.datasets.records import Box, Dataset, Sample
 from ximilar_platform.datasets.store import create_task, store_rows
 from ximilar_platform.images import storage
 from ximilar_platform.images.models import TrainingImage
 from ximilar_platform.images.services import StoredFiles, existing_image_id, store_image_files
+from ximilar_platform.similarity.models import SimilarityTask
 
 MAX_ERRORS = 1000  # listed on the job; the count says how many there were
 Progress = Callable[[int, int], bool]  # (done, total) -> False when the job should stop
@@ -86,7 +89,10 @@ def import_dataset(
             raise DatasetError(f"{len(errors)} problems in the archive; nothing was imported.", errors[:MAX_ERRORS])
         with transaction.atomic():
             task = task or create_task(dataset=dataset, workspace=workspace, name=name)
-            store_rows(dataset=dataset, task=task, staged=staged, by=by)
+            if isinstance(task, SimilarityTask):
+                store_groups(dataset=dataset, task=task, staged=staged, by=by)
+            else:
+                store_rows(dataset=dataset, task=task, staged=staged, by=by)
         return task
     except IntegrityError:
         discard(staged)

@@ -6,6 +6,8 @@ CSV: ``labels.csv`` with a ``file_name`` column (relative to the CSV), an option
 JSON: ``dataset.json`` beside ``images/``: the task, its labels (type, description, output name,
 colour, the negative label of a tagging task), and per image its file, test and real flags,
 meta_data, labels with values, and boxes with their label, meta_data and recognition labels.
+A similarity task's adds its types and groups (`ours_groups`); its images are those the groups
+hold, their boxes the detection objects the groups hold, ``labels`` those objects' labels.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from ximilar_platform.core.models import TaskKind
 from ximilar_platform.datasets.archives import DatasetError
 from ximilar_platform.datasets.formats import Screen, relative
+from ximilar_platform.datasets.ours_groups import file_of, groups_json, read_groups
 from ximilar_platform.datasets.records import SPLITS, TEST, TRAIN, Box, Dataset, LabelInfo, LabelValue, Sample
 
 CSV_NAME, JSON_NAME = "labels.csv", "dataset.json"
@@ -100,7 +103,7 @@ def write_json(dataset: Dataset, pool: Path, out: Path) -> None:
         (pool / sample.path).replace(out / "images" / Path(sample.path).name)
         images.append(
             {
-                "file": f"images/{Path(sample.path).name}",
+                "file": file_of(sample),
                 "test": sample.test,
                 "real": sample.real,
                 "meta_data": sample.meta_data or {},
@@ -125,6 +128,8 @@ def write_json(dataset: Dataset, pool: Path, out: Path) -> None:
         "object_labels": [vars(label) for label in dataset.object_labels],
         "images": images,
     }
+    if dataset.kind == TaskKind.SIMILARITY:
+        document |= groups_json(dataset)
     (out / JSON_NAME).write_text(json.dumps(document, indent=1, ensure_ascii=False))
 
 
@@ -143,8 +148,8 @@ def read_json(root: Path, screen: Screen) -> Dataset:
     if document.get("version") != JSON_VERSION:
         raise DatasetError(f"dataset.json has version {document.get('version')!r}; this service reads {JSON_VERSION}.")
     kind = document.get("kind")
-    if kind not in (TaskKind.RECOGNITION, TaskKind.DETECTION):
-        raise DatasetError(f"dataset.json's kind must be recognition or detection, not {kind!r}.")
+    if not isinstance(kind, str) or kind not in TaskKind.values:
+        raise DatasetError(f"dataset.json's kind must be one of {', '.join(TaskKind.values)}, not {kind!r}.")
     task = dict_of(document.get("task"))
     dataset = Dataset(
         kind=kind,
@@ -159,6 +164,8 @@ def read_json(root: Path, screen: Screen) -> Dataset:
         except (TypeError, ValueError, KeyError) as error:
             file = image.get("file") if isinstance(image, dict) else None
             dataset.errors.append({"file": str(file or f"images[{number}]"), "error": str(error)})
+    if kind == TaskKind.SIMILARITY:
+        read_groups(document, dataset, root)
     return dataset
 
 

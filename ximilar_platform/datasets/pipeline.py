@@ -16,8 +16,10 @@ from ximilar_platform.core.models import TrainableTask
 from ximilar_platform.datasets.archives import ArchiveLimits, DatasetError, dataset_root, extract, write_zip
 from ximilar_platform.datasets.converters import READERS, WRITERS
 from ximilar_platform.datasets.exporter import snapshot
+from ximilar_platform.datasets.groups import group_snapshot
 from ximilar_platform.datasets.importer import Progress, Stopped, import_dataset
 from ximilar_platform.images import storage
+from ximilar_platform.similarity.models import SimilarityTask
 
 
 def import_archive(
@@ -51,7 +53,11 @@ def export_archive(*, task: TrainableTask, format: str, work: Path, on_progress:
     pool, out = work / "pool", work / "out"
     pool.mkdir()
     out.mkdir()
-    WRITERS[format](snapshot(task, pool, on_progress), pool, out)
+    if isinstance(task, SimilarityTask):
+        dataset = group_snapshot(task, pool, on_progress)
+    else:
+        dataset = snapshot(task, pool, on_progress)
+    WRITERS[format](dataset, pool, out)
     archive = work / "export.zip"
     write_zip(out, archive)
     return archive

@@ -2,7 +2,8 @@
 
 Readers (``formats``, ``ours``) turn an unpacked archive into a `Dataset`; the importer stores it.
 The exporter snapshots a task into one and writers turn it into files. Boxes are
-``[xmin, ymin, xmax, ymax]`` in pixels of the image file they come with.
+``[xmin, ymin, xmax, ymax]`` in pixels of the image file they come with. A similarity task's
+groups name their members as the samples themselves, so a member follows its file's path.
 """
 
 from __future__ import annotations
@@ -56,6 +57,29 @@ class LabelInfo:
 
 
 @dataclass
+class TypeInfo:
+    """A similarity type; ``in_task`` is False for the type of a nested group that the task does not train on."""
+
+    name: str
+    description: str = ""
+    in_task: bool = True
+
+
+@dataclass
+class GroupInfo:
+    """A similarity group: images and boxes (by sample and index in its ``boxes``), or groups (by index)."""
+
+    type: str
+    name: str = ""
+    description: str = ""
+    test: bool = False
+    meta_data: dict[str, Any] = field(default_factory=dict)
+    images: list[Sample] = field(default_factory=list)
+    objects: list[tuple[Sample, int]] = field(default_factory=list)
+    groups: list[int] = field(default_factory=list)  # indexes in `Dataset.groups`
+
+
+@dataclass
 class Dataset:
     kind: str  # TaskKind
     task_type: str = ""  # a recognition task's type; "" for detection
@@ -64,3 +88,5 @@ class Dataset:
     task: dict[str, Any] = field(default_factory=dict)  # name, description, arch... (lossless format only)
     object_labels: list[LabelInfo] = field(default_factory=list)  # recognition labels used on boxes
     errors: list[dict[str, str]] = field(default_factory=list)  # per file: {"file", "error"}
+    types: list[TypeInfo] = field(default_factory=list)  # a similarity task's (lossless format only)
+    groups: list[GroupInfo] = field(default_factory=list)

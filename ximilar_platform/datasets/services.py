@@ -29,15 +29,20 @@ from ximilar_platform.core.api.exceptions import PayloadTooLarge
 from ximilar_platform.core.jobs import Heartbeat, worker_name
 from ximilar_platform.core.models import TaskKind, TrainableTask
 from ximilar_platform.datasets.archives import DatasetError
-from ximilar_platform.datasets.catalog import FORMATS, Format, shape_of
+from ximilar_platform.datasets.catalog import FORMATS, Format, formats_for, shape_of
 from ximilar_platform.datasets.models import DatasetJob
 from ximilar_platform.detection.models import DetectionTask
 from ximilar_platform.images import storage
 from ximilar_platform.recognition.models import Task
+from ximilar_platform.similarity.models import SimilarityTask
 
 logger = logging.getLogger(__name__)
 URL_LIMIT = DatasetJob._meta.get_field("url").max_length or 2000
-TASK_MODELS: dict[str, type[TrainableTask]] = {TaskKind.RECOGNITION: Task, TaskKind.DETECTION: DetectionTask}
+TASK_MODELS: dict[str, type[TrainableTask]] = {
+    TaskKind.RECOGNITION: Task,
+    TaskKind.DETECTION: DetectionTask,
+    TaskKind.SIMILARITY: SimilarityTask,
+}
 
 
 def format_named(name: Any, task: TrainableTask | None) -> Format:
@@ -45,9 +50,11 @@ def format_named(name: Any, task: TrainableTask | None) -> Format:
     found = FORMATS.get(str(name or ""))
     if found is None:
         raise ValidationError({"format": [f"Choose one of {', '.join(FORMATS)}."]})
-    if task is not None and shape_of(task.task_kind, getattr(task, "type", "")) not in found.serves:
-        kind = getattr(task, "type", "") or task.task_kind
-        raise ValidationError({"format": [f"A {kind} task is not exported or imported as {found.title}."]})
+    task_type = getattr(task, "type", "")
+    if task is not None and shape_of(task.task_kind, task_type) not in found.serves:
+        served = ", ".join(item.name for item in formats_for(task.task_kind, task_type))
+        message = f"A {task_type or task.task_kind} task is not exported or imported as {found.title}; use {served}."
+        raise ValidationError({"format": [message]})
     return found
 
 

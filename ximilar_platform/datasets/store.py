@@ -1,4 +1,7 @@
-"""The rows of an import, written inside its one transaction: the task, labels, images, links and boxes."""
+"""The rows of an import, written inside its one transaction: the task, labels, images, links and boxes.
+
+A similarity task's types and groups are `groups`' (with the helpers here).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from ximilar_platform.images.models import TrainingImage
 from ximilar_platform.images.services import ImageOptions, create_image_row
 from ximilar_platform.recognition import services as recognition
 from ximilar_platform.recognition.models import ImageLabel, Label, Task
+from ximilar_platform.similarity.models import SimilarityTask
 
 if TYPE_CHECKING:
     from ximilar_platform.datasets.importer import Staged
@@ -33,6 +37,8 @@ def create_task(*, dataset: Dataset, workspace: Workspace, name: str) -> Trainab
     }
     if dataset.kind == TaskKind.DETECTION:
         return DetectionTask.objects.create(workspace=workspace, **fields)
+    if dataset.kind == TaskKind.SIMILARITY:
+        return SimilarityTask.objects.create(workspace=workspace, **fields)
     task_type = dataset.task_type or Task.Type.MULTI_CLASS
     if task_type not in Task.Type.values:
         raise DatasetError(f"The archive's task type {task_type!r} is none of {', '.join(Task.Type.values)}.")
@@ -44,8 +50,13 @@ def verifications(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10 else 1
 
 
+def lock(task: TrainableTask) -> None:
+    """Take the task's row: two imports into one task at once would both create a label (or type) of one name."""
+    type(task)._default_manager.select_for_update().filter(pk=task.pk).first()
+
+
 def store_rows(*, dataset: Dataset, task: TrainableTask, staged: dict[str, Staged], by: Model | None) -> None:
-    type(task)._default_manager.select_for_update().filter(pk=task.pk).first()  # one import at a time adds labels
+    lock(task)
     labels = task_labels(dataset, task)
     images = image_rows(dataset, task.workspace, staged)
     if task.task_kind == TaskKind.DETECTION:

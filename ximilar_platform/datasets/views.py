@@ -28,12 +28,12 @@ FORMAT = serializers.ChoiceField(choices=list(FORMATS))
 
 
 def task_named(request: Request, value: Any) -> TrainableTask:
-    """The recognition or detection task a body names, in one of the user's workspaces; 404 otherwise."""
+    """The recognition, detection or similarity task a body names, in one of the user's workspaces; 404 otherwise."""
     task_id = parse_uuid(value, "task")
     for model in services.TASK_MODELS.values():
         if model._default_manager.filter(pk=task_id).exists():
             return find_owned(request, model, task_id, "Task not found.")
-    raise NotFound("Task not found (datasets hold recognition and detection tasks).")
+    raise NotFound("Task not found (datasets hold recognition, detection and similarity tasks).")
 
 
 class ExportView(WorkspaceMixin, APIView):

@@ -19,6 +19,7 @@ from ximilar_platform.images.models import TrainingImage
 from ximilar_platform.images.services import ImageOptions, ingest_training_image
 from ximilar_platform.recognition import services as recognition
 from ximilar_platform.recognition.models import ImageLabel, Label
+from ximilar_platform.similarity.models import SimilarityGroup, SimilarityTask, SimilarityType
 
 COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30), (30, 200, 200), (90, 90, 90)]
 
@@ -98,14 +99,48 @@ def boxes(alice: ApiUser) -> DetectionTask:
     return task
 
 
+@pytest.fixture
+def groups(alice: ApiUser) -> SimilarityTask:
+    """Products: two leaf groups of images (one a test group), one holding a labelled box, and a group
+    of groups that also holds a group of a type the task does not train on."""
+    workspace = alice.workspace
+    task = SimilarityTask.objects.create(workspace=workspace, name="products", description="same product")
+    product = SimilarityType.objects.create(workspace=workspace, name="product", description="one item")
+    colour = SimilarityType.objects.create(workspace=workspace, name="colour")
+    task.types.add(product)
+    images = [add_image(alice, index, test=index == 2) for index in range(5)]
+    bag = DetectionLabel.objects.create(workspace=workspace, name="bag", color="#00FF00")
+    box = DetectionObject.objects.create(
+        workspace=workspace, image=images[4], detection_label=bag, data=[5, 5, 60, 50], meta_data={"seen": "shop"}
+    )
+    ObjectLabel.objects.create(object=box, label=Label.objects.create(workspace=workspace, name="leather"))
+
+    def group(name: str, kind: SimilarityType, **fields: Any) -> SimilarityGroup:
+        return SimilarityGroup.objects.create(workspace=workspace, type=kind, name=name, **fields)
+
+    shoe = group("shoe", product, meta_data={"sku": 7})
+    shoe.images.add(images[0], images[1])
+    boot = group("boot", product, test_group=True, description="a test group")
+    boot.images.add(images[2], images[3])
+    handbag = group("handbag", product)
+    handbag.images.add(images[3])
+    handbag.detection_objects.add(box)
+    red = group("red things", colour)
+    red.images.add(images[0], images[4])
+    group("footwear", product).groups.add(shoe, boot, red)
+    return task
+
+
 def stored_sha(image: TrainingImage) -> str:
     with default_storage.open(image.file.name, "rb") as file:
         return hashlib.sha256(file.read()).hexdigest()
 
 
 def task_content(task: Any) -> dict[str, Any]:
-    """What a task holds, keyed by its images' stored bytes: flags, labels with values, boxes."""
+    """What a task holds, keyed by its images' stored bytes: flags, labels with values, boxes (or groups)."""
     content: dict[str, Any] = {}
+    if isinstance(task, SimilarityTask):
+        return group_content(task)
     if hasattr(task, "negative_images"):
         labels = list(task.labels.all())
         images = TrainingImage.objects.filter(detection_objects__detection_label__in=labels).distinct()
@@ -188,3 +223,45 @@ def zip_of(files: dict[str, bytes]) -> bytes:
 def files_of(archive: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(archive)) as opened:
         return {name: opened.read(name) for name in opened.namelist()}
+
+
+def group_content(task: SimilarityTask) -> dict[str, Any]:
+    """A similarity task's types and the groups of them, and of theirs, by name: members by stored bytes."""
+    types = {kind.name: (kind.description, True) for kind in task.types.all()}
+    found, groups = SimilarityGroup.objects.filter(type__in=task.types.all()), {}
+    while found:
+        held = []
+        for group in found:
+            types.setdefault(group.type.name, (group.type.description, False))
+            groups[group.name] = {
+                "type": group.type.name,
+                "test": group.test_group,
+                "description": group.description,
+                "meta": group.meta_data,
+                "images": sorted(stored_sha(image) for image in group.images.all()),
+                "objects": sorted(
+                    (
+                        stored_sha(obj.image),
+                        (obj.detection_label.name, obj.detection_label.color),
+                        obj.data,
+                        sorted(obj.recognition_labels.values_list("name", flat=True)),
+                        obj.meta_data,
+                    )
+                    for obj in group.detection_objects.all()
+                ),
+                "groups": sorted(child.name for child in group.groups.all()),
+            }
+            held += [child for child in group.groups.all() if child.name not in groups]
+        found = held
+    images = {sha for group in groups.values() for sha in group["images"]}
+    images |= {obj[0] for group in groups.values() for obj in group["objects"]}
+    shown = TrainingImage.objects.filter(workspace=task.workspace)
+    return {
+        "labels": sorted(types.items()),
+        "images": {
+            stored_sha(image): {"test": image.test_image, "meta": image.meta_data}
+            for image in shown
+            if stored_sha(image) in images
+        },
+        "groups": groups,
+    }

@@ -12,6 +12,7 @@ from pycocotools.coco import COCO
 from tests.ximilar_platform.datasets.conftest import files_of, task_content
 from ximilar_platform.detection.models import DetectionTask
 from ximilar_platform.recognition.models import Task
+from ximilar_platform.similarity.models import SimilarityTask
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".webp")
 
@@ -33,7 +34,7 @@ def comparable(archive: bytes) -> dict[str, Any]:
 
 
 def imported_task(job: dict) -> Any:
-    model = DetectionTask if job["task_kind"] == "detection" else Task
+    model = {"detection": DetectionTask, "similarity": SimilarityTask}.get(job["task_kind"], Task)
     return model.objects.get(id=job["task"])
 
 
@@ -49,6 +50,7 @@ def imported_task(job: dict) -> Any:
         ("tags", "json"),
         ("values", "json"),
         ("values", "csv"),
+        ("groups", "json"),
     ],
 )
 def test_a_task_exported_imported_elsewhere_and_exported_again_is_unchanged(
@@ -73,6 +75,10 @@ def test_a_task_exported_imported_elsewhere_and_exported_again_is_unchanged(
         for image in original["images"].values():
             image["boxes"] = [(label, [float(int(v + 0.5)) for v in box]) for label, box in image["boxes"]]
     assert imported == original
+    if fixture == "groups":  # the structure is there to compare: a group of groups, a test group, a box
+        footwear, boot, handbag = (imported["groups"][name] for name in ("footwear", "boot", "handbag"))
+        assert footwear["groups"] == ["boot", "red things", "shoe"] and boot["test"] and handbag["objects"]
+        assert [name for name, (_, in_task) in imported["labels"] if in_task] == ["product"]
     if fixture == "tags":  # the tagging task's negative label became the new task's own
         assert copy.type == "multi_label" and copy.negative_labels.get().image_labels.count() == 1
 

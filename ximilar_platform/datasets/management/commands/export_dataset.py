@@ -20,7 +20,7 @@ from ximilar_platform.datasets.services import format_named
 
 
 class Command(BaseCommand):
-    help = "Export a recognition or detection task as a dataset zip."
+    help = "Export a recognition, detection or similarity task as a dataset zip."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("task", type=uuid.UUID)

@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("path", type=Path)
         parser.add_argument("--format", required=True, choices=list(FORMATS))
-        parser.add_argument("--task", type=uuid.UUID, help="The recognition or detection task to import into.")
+        parser.add_argument("--task", type=uuid.UUID, help="The task to import into (any kind).")
         parser.add_argument("--workspace", type=uuid.UUID, help="Where a new task is created (without --task).")
         parser.add_argument("--name", default="", help="The new task's name (default: the archive's).")
 
@@ -70,4 +70,4 @@ def find_task(task_id: uuid.UUID) -> Any:
         found = model._default_manager.filter(id=task_id).first()
         if found is not None:
             return found
-    raise CommandError("No recognition or detection task has this id.")
+    raise CommandError("No recognition, detection or similarity task has this id.")
