@@ -97,7 +97,9 @@ def test_a_job_whose_message_a_redis_restart_lost_runs_after_a_resend_or_fails_s
 
     if outcome == "succeeded":  # the sweep sent it again and it ran, once
         assert job.state == "succeeded", job.error + worker_log(second)
-        assert (job.sends, job.attempt) == (2, 1) and ModelVersion.objects.filter(task_id=task["id"]).count() == 1
+        # sent again at least once (more when the worker's start outlasts JOB_RESEND_AFTER), run once
+        assert job.sends >= 2 and job.attempt == 1, (job.sends, job.attempt)
+        assert ModelVersion.objects.filter(task_id=task["id"]).count() == 1
     else:  # no sends left: it fails, saying why, rather than staying pending
         assert job.state == "failed", worker_log(second)
         assert job.error.startswith("No worker took the training after 1 sends"), job.error
