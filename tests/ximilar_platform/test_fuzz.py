@@ -102,8 +102,9 @@ class FuzzRun:
     deleted: dict[str, str]  # DELETE operation -> the object it was given
 
     def explain(self) -> str:
-        """The CLI's failures (each with a curl command to replay it) and the server's tracebacks."""
-        failures = self.output[self.output.find("FAILURES") :] if "FAILURES" in self.output else self.output[-5000:]
+        """The CLI's errors and failures (each with a curl command to replay it) and the server's tracebacks."""
+        starts = [self.output.find(title) for title in ("ERRORS", "FAILURES") if title in self.output]
+        failures = self.output[min(starts) :] if starts else self.output[-5000:]
         tracebacks = self.server_log.split("Unhandled error ")[1:]
         return failures + "\n--- server tracebacks ---\n" + "\n".join(block[:3000] for block in tracebacks[:10])
 

@@ -737,6 +737,7 @@
     if (!field.value.trim()) return;
     sendBack(field.value.trim());
     field.value = "";
+    field.blur(); // keys are shortcuts again at once, not after the closed field loses focus on a later frame
     event.target.closest("details").open = false;
     go(index + 1);
   });
