@@ -7,15 +7,16 @@ the search is exact (`IndexFlatIP`: under 1 ms a query at 100k x 128-d, ../share
 
 HNSW cannot delete, so removed and replaced vectors stay in the faiss index as tombstones,
 skipped with an ID selector, until they are a quarter of it; then the index is rebuilt from
-the stored vectors. Metadata filters run upstream and arrive as `allowed` keys: a small set
-(up to `EXACT_ALLOWED` keys, or under a tenth of the index) is searched exactly among just
-those vectors, a larger one through the index with a selector.
+the stored vectors. Metadata filters run upstream and arrive as `allowed` keys, or as the rows
+`rows_of` gave for them (no per-key lookup per search): a small set (up to `EXACT_ALLOWED`, or
+under a tenth of the index) is searched exactly among just those vectors, a larger one through
+the index with a selector.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 
 import faiss
 import numpy as np
@@ -85,18 +86,25 @@ class VectorIndex:
             if self.approximate and len(self._rows) < self.hnsw_threshold:
                 self._rebuild()
 
-    def search(self, queries: np.ndarray, k: int, allowed: set[str] | None = None) -> Hits:
+    def rows_of(self, keys: Sequence[str]) -> np.ndarray:
+        """The row of each key (-1: unknown), to pass to `search` as ``allowed`` until the next `add` or `remove`."""
+        with self._lock:
+            rows = self._rows
+            return np.fromiter((rows.get(key, -1) for key in keys), dtype=np.int64, count=len(keys))
+
+    def search(self, queries: np.ndarray, k: int, allowed: Set[str] | np.ndarray | None = None) -> Hits:
         """The `k` nearest stored keys of each query, nearest first, as (key, cosine distance).
 
         Args:
             queries: (Q, D); normalised here.
             k: Results per query; fewer when fewer vectors (or allowed keys) are stored.
-            allowed: When given, only these keys may be returned (unknown keys are ignored).
+            allowed: When given, only these keys may be returned (unknown keys are ignored), or
+                only these rows of `rows_of` (-1 ignored).
         """
         queries = self._checked(queries, "queries")
         with self._lock:
             if allowed is not None:
-                rows = np.array(sorted(self._rows[key] for key in allowed if key in self._rows), dtype=np.int64)
+                rows = self._allowed_rows(allowed)
                 if len(rows) <= EXACT_ALLOWED or len(rows) * 10 < len(self._rows):
                     return self._exact(queries, k, rows)
                 return self._faiss(queries, k, faiss.IDSelectorBatch(rows))
@@ -112,6 +120,15 @@ class VectorIndex:
             keys = self._rows if allowed is None else (key for key in allowed if key in self._rows)
             rows = np.array(sorted(self._rows[key] for key in keys), dtype=np.int64)
             return self._exact(queries, k, rows)
+
+    def _allowed_rows(self, allowed: Set[str] | np.ndarray) -> np.ndarray:
+        """Sorted live rows of allowed keys or rows. Holds the lock."""
+        if isinstance(allowed, np.ndarray):
+            rows = np.unique(allowed[allowed >= 0]).astype(np.int64)
+            if self._dead:
+                rows = rows[~np.isin(rows, np.fromiter(self._dead, dtype=np.int64))]
+            return rows
+        return np.array(sorted(self._rows[key] for key in allowed if key in self._rows), dtype=np.int64)
 
     def _checked(self, array: np.ndarray, name: str) -> np.ndarray:
         array = np.asarray(array, dtype=np.float32)

@@ -80,6 +80,21 @@ def test_allowed_keys_restrict_the_results() -> None:
     assert index.search(queries[:1], 3, allowed=set()) == [[]]
 
 
+@pytest.mark.parametrize("threshold", [50_000, 100])
+def test_allowed_rows_answer_as_the_keys_do_with_tombstones_left_out(threshold: int) -> None:
+    rng = np.random.default_rng(2)
+    keys, vectors, queries = [f"v{i}" for i in range(300)], unit(rng, 300), unit(rng, 4)
+    index = VectorIndex(DIM, hnsw_threshold=threshold)
+    index.add(keys, vectors)
+    index.add(["v3"], unit(rng, 1))  # v3's first row is a tombstone now
+    allowed = [key for key in keys if int(key[1:]) % 2 or key == "v3"] + ["not-stored"]
+    rows = index.rows_of(allowed)
+    assert rows[-1] == -1 and len(set(rows[:-1].tolist())) == len(allowed) - 1
+    by_rows = index.search(queries, 20, allowed=np.concatenate([rows, rows[:5], [3]]))  # repeats, v3's old row
+    assert by_rows == index.search(queries, 20, allowed=set(allowed))
+    assert "v3" in {key for row in index.search(queries, 300, allowed=rows) for key, _ in row}
+
+
 def test_hnsw_above_the_threshold_finds_nearly_all_true_neighbours() -> None:
     rng = np.random.default_rng(2)
     vectors = clustered(rng, 3000, 32, clusters=30)

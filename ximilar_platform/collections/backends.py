@@ -30,6 +30,10 @@ class Backend(Protocol):
         """The records of ``keys`` by exact distance, nearest first."""
         ...
 
+    def allowed(self, collection: Collection, query: dict[str, Any]) -> set[str]:
+        """The keys of the records a checked filter selects."""
+        ...
+
     def stored(self, collection: Collection, keys: list[str], vectors: np.ndarray) -> None:
         """Records of ``keys`` were inserted or replaced with these unit vectors (N, D)."""
         ...

@@ -32,7 +32,11 @@ def checked(query: Any) -> dict[str, Any] | None:
 
 
 def allowed_keys(collection: Collection, query: Any) -> set[str] | None:
-    """The keys of the records a ``filter`` selects; None when there is no filter."""
+    """The keys of the records a ``filter`` selects, read from the database; None when there is no filter.
+
+    The pgvector backend's way for the filters it cannot compile to SQL; the faiss backend holds a
+    `field_index` instead, which answers the same without reading every candidate's JSON.
+    """
     query = checked(query)
     if query is None:
         return None
@@ -77,11 +81,11 @@ def matches(fields: dict[str, Any], query: dict[str, Any]) -> bool:
             value = fields.get(field)
             for operator, operand in condition.items():
                 if operator == "$in":
-                    if not any(_equal(value, item) for item in operand):
+                    if not any(equal(value, item) for item in operand):
                         return False
-                elif value is None or not _comparable(value, operand) or not COMPARISONS[operator](value, operand):
+                elif value is None or not comparable(value, operand) or not COMPARISONS[operator](value, operand):
                     return False
-        elif not _equal(fields.get(field), condition):
+        elif not equal(fields.get(field), condition):
             return False
     return True
 
@@ -122,23 +126,26 @@ def _required(query: dict[str, Any]) -> list[tuple[str, str, Any]]:
 
 
 def _scalar(value: Any) -> bool:
-    """A string or a finite number (JSON has no infinity: a bound of 1e400 reads as one, and Postgres refuses it)."""
-    return (
-        isinstance(value, str | int)
-        and not isinstance(value, bool)
-        or isinstance(value, float)
-        and math.isfinite(value)
-    )
+    """A string or a finite number a database takes as a parameter.
+
+    JSON has no infinity: a bound of 1e400 reads as one, and Postgres refuses it; SQLite refuses
+    integers beyond 64 bits.
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str) or isinstance(value, float) and math.isfinite(value)
 
 
-def _equal(value: Any, wanted: Any) -> bool:
+def equal(value: Any, wanted: Any) -> bool:
     """Equality as in JSON (and Mongo): true is not 1, 1 is 1.0."""
     if isinstance(value, bool) or isinstance(wanted, bool):
         return type(value) is type(wanted) and value == wanted
     return value == wanted
 
 
-def _comparable(value: Any, operand: Any) -> bool:
+def comparable(value: Any, operand: Any) -> bool:
     """Numbers compare with numbers (true and false are not numbers), strings with strings."""
     if isinstance(value, bool) or isinstance(operand, bool):
         return False

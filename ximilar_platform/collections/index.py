@@ -66,8 +66,14 @@ def fields_of(collection: Collection, keys: list[str], wanted: Any) -> dict[str,
     return result
 
 
+def allowed_keys(collection: Collection, query: Any) -> set[str] | None:
+    """The keys of the records a ``filter`` selects (ValidationError if malformed); None when there is no filter."""
+    query = filters.checked(query)
+    return None if query is None else backends.current().allowed(collection, query)
+
+
 def random_keys(collection: Collection, count: int, query: Any) -> list[str]:
-    allowed = filters.allowed_keys(collection, query)
+    allowed = allowed_keys(collection, query)
     keys = (
         sorted(allowed)
         if allowed is not None

@@ -28,6 +28,9 @@ class Collection(WorkspaceOwned):
     )
     dimension = models.PositiveIntegerField(null=True, blank=True, help_text="Fixed by the first record.")
     revision = models.PositiveBigIntegerField(default=0, help_text="Grows with every change of its records.")
+    fields_revision = models.PositiveBigIntegerField(
+        default=0, help_text="Grows with every update of its records' fields (their vectors stay)."
+    )
     pgvector_revision = models.PositiveBigIntegerField(
         default=0, help_text="The revision whose vectors its pgvector table holds (SEARCH_BACKEND=pgvector)."
     )

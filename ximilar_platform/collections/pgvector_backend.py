@@ -83,6 +83,9 @@ class PgvectorBackend:
         table, _ = _current_table(collection)
         return _search(table, vector, len(keys), ("", "WHERE v.key = ANY(%s)", [keys]), exact=True)
 
+    def allowed(self, collection: Collection, query: dict[str, Any]) -> set[str]:
+        return filters.allowed_keys(collection, query) or set()
+
     def stored(self, collection: Collection, keys: list[str], vectors: np.ndarray) -> None:
         if not _advanced(collection):
             return

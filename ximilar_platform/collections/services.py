@@ -187,7 +187,9 @@ def update_records(collection: Collection, records: list) -> Insert:
                 continue
             row.fields = {**row.fields, **stored_fields(record)}
             row.save(update_fields=["fields", "updated"])
-            done.keys.append(key)  # the index holds vectors only: no revision change
+            done.keys.append(key)
+        if done.keys:  # the vectors stay (no revision change); field indexes rebuild
+            Collection.objects.filter(pk=collection.pk).update(fields_revision=F("fields_revision") + 1)
     return done
 
 

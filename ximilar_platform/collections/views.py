@@ -180,7 +180,7 @@ class SearchView(APIView):
         params = request.query_params
         size = 0 if params.get("size") in (None, "", "0") else count_of(params["size"], "size", 0, 10_000)
         page = count_of(params.get("page"), "page", 1, 10**9)
-        allowed = filters.allowed_keys(collection, data.get("filter"))
+        allowed = index.allowed_keys(collection, data.get("filter"))
         keys = list(CollectionRecord.objects.filter(collection=collection).order_by("id").values_list("key", flat=True))
         if allowed is not None:
             keys = [key for key in keys if key in allowed]

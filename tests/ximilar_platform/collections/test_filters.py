@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 
 from ximilar_platform.collections import filters, pgfilters
 from ximilar_platform.collections.models import Collection, CollectionRecord
 
-FIELDS = [
+FIELDS: list[dict[str, Any]] = [
     {"shop": "a", "price": 10, "in": "x"},
     {"shop": "a", "price": 10.0, "tags": ["red"]},
     {"shop": "b", "price": "10", "a__b": 1, "odd key": "é\"'"},
