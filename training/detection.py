@@ -1,18 +1,10 @@
 """Train an object detector (YOLO through ultralytics) and publish its artifact.
 
-Users do not tune, so what the spec leaves open is chosen from the data and the device:
-
-* image size: the smallest of 160/224/320/416/512/640 px covering the median longer side of
-  the images (ultralytics letterboxes the longer side), capped at 320 px on a CPU and 640 px on
-  CUDA; a size given in the spec is rounded up to a multiple of 32, the network's stride;
-* epochs: round(20000 / training images), between 30 and 150. A from-scratch YOLO finds nothing
-  for its first few hundred steps (ultralytics warms up for at least 100 iterations), so small
-  sets need many epochs: 40 images reached mAP50 0.9 only after ~35 epochs (docs/ML_STACK.md);
-  240 images of 3 shapes on textures reached 0.37 after 25 epochs, 0.90 after 60 and 0.93
-  after 80 (BENCHMARKS.md), about 4.5 s per epoch at 160 px on 2 CPU cores;
-* patience: a quarter of the epochs, at least 10 (ultralytics' early stopping keeps the best
-  epoch; an all-zero start does not count as stagnation);
-* device: CUDA when available. ultralytics runs with AMP off, no dataloader workers and no plots.
+Image size, epochs and the time budget are planned by `training.detection_plan` (the API's
+estimate of a training's duration follows the same rules). Patience is a quarter of the epochs, at
+least 10 (ultralytics' early stopping keeps the best epoch; an all-zero start does not count as
+stagnation). Device: CUDA when available. ultralytics runs with AMP off, no dataloader workers and
+no plots.
 
 Images are split 80/20 by image, stratified by the labels they show (`training.detection_data`);
 user-marked test images are evaluated apart. Metrics (mAP50, mAP50-95, precision, recall, per
@@ -21,7 +13,6 @@ label) come from ultralytics' validator on the best epoch.
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 import time
@@ -29,36 +20,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
-
 from training.artifact import FORMAT_VERSION, free_out_dir, publish_files
 from training.backbones import UnknownArchitecture
 from training.data import resolve_device
 from training.detection_data import YoloDataset, detection_data_hash, export_yolo_dataset
+from training.detection_plan import DetectionPlan, plan_detection, round_up, size_cap
 from training.spec import DetectionSample, DetectionSpec, Progress, TrainingError, TrainingResult
 from training.yolo import ARCHITECTURES, YoloResult, YoloRun, train_yolo
 
-IMAGE_SIZES = (160, 224, 320, 416, 512, 640)
-CPU_MAX_SIZE, CUDA_MAX_SIZE = 320, 640
-STRIDE = 32
-MIN_EPOCHS, MAX_EPOCHS, IMAGES_SEEN = 30, 150, 20_000
 MIN_PATIENCE = 10
 METRIC_NAME = "mAP50"
 DETECTORS: dict[str, Callable[..., YoloResult]] = dict.fromkeys(ARCHITECTURES, train_yolo)
-
-
-def choose_image_size(longer_sides: Sequence[int], device: str) -> int:
-    """The smallest of `IMAGE_SIZES` at least the median longer side, capped by the device."""
-    cap = CUDA_MAX_SIZE if device.startswith("cuda") else CPU_MAX_SIZE
-    if not longer_sides:
-        return cap
-    median = float(np.median(longer_sides))
-    return min(next((size for size in IMAGE_SIZES if size >= median), IMAGE_SIZES[-1]), cap)
-
-
-def choose_epochs(train_images: int) -> int:
-    """More passes over small sets, so that every set gets a few hundred optimiser steps and more."""
-    return int(np.clip(round(IMAGES_SEEN / max(train_images, 1)), MIN_EPOCHS, MAX_EPOCHS))
 
 
 def train_detector(
@@ -100,22 +72,24 @@ def train_detector(
         root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="detection-", dir=root))
     try:
-        cap = (
-            _round_up(spec.image_size)
-            if spec.image_size
-            else (CUDA_MAX_SIZE if device.startswith("cuda") else CPU_MAX_SIZE)
-        )
+        cap = round_up(spec.image_size) if spec.image_size else size_cap(device)
         dataset = export_yolo_dataset(samples, spec.labels, work / "dataset", max_side=cap, seed=spec.seed)
         _check(dataset, spec.labels)
+        plan = plan_detection(
+            train_images=len(dataset.split.train),
+            longer_sides=dataset.longer_sides,
+            device=device,
+            image_size=spec.image_size,
+            epochs=spec.epochs,
+            budget=_budget_left(spec, started),
+        )
         spec = replace(
             spec,
-            image_size=_round_up(spec.image_size)
-            if spec.image_size
-            else choose_image_size(dataset.longer_sides, device),
+            image_size=plan.image_size,
+            epochs=plan.epochs,
+            patience=spec.patience or max(MIN_PATIENCE, plan.epochs // 4),
         )
-        epochs = spec.epochs or choose_epochs(len(dataset.split.train))
-        spec = replace(spec, epochs=epochs, patience=spec.patience or max(MIN_PATIENCE, epochs // 4))
-        fitted = _fit(spec, dataset, work, started, on_progress)
+        fitted = _fit(spec, plan, dataset, work, started, on_progress)
         sizes = {
             "train_size": len(dataset.split.train),
             "validation_size": len(dataset.split.validation),
@@ -128,6 +102,8 @@ def train_detector(
             "best_epoch": fitted.best_epoch,
             "epochs_run": fitted.epochs_run,
             "stopped": fitted.stopped,
+            "time_budget": plan.budget,
+            "epoch_seconds": fitted.epoch_seconds,
         }
         if fitted.test is not None:
             metrics["test"] = fitted.test | {"test_size": sizes["test_size"]}
@@ -153,6 +129,7 @@ def train_detector(
 
 def _fit(
     spec: DetectionSpec,
+    plan: DetectionPlan,
     dataset: YoloDataset,
     work: Path,
     started: float,
@@ -178,6 +155,7 @@ def _fit(
         weights_dir=spec.weights_dir,
         num_threads=spec.num_threads,
         deadline=started + spec.max_seconds if spec.max_seconds else None,
+        epochs_until=time.monotonic() + plan.budget if plan.budget is not None else None,
         has_test=bool(dataset.split.test),
     )
     return DETECTORS[spec.arch](run, report)
@@ -196,5 +174,10 @@ def _check(dataset: YoloDataset, labels: Sequence[str]) -> None:
         raise TrainingError(f"These labels have no object box on the training images: {', '.join(missing)}.")
 
 
-def _round_up(size: int) -> int:
-    return max(STRIDE, math.ceil(size / STRIDE) * STRIDE)
+def _budget_left(spec: DetectionSpec, started: float) -> float | None:
+    """Seconds left of the CPU time budget (capped by `max_seconds`), or None without a budget."""
+    assert spec.device  # resolved by the caller
+    if not spec.cpu_time_budget or spec.device != "cpu":
+        return None
+    budget = min(spec.cpu_time_budget, spec.max_seconds or spec.cpu_time_budget)
+    return max(budget - (time.monotonic() - started), 0.0)

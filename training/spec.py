@@ -129,7 +129,7 @@ class DetectionSample:
 class DetectionSpec(RunOptions):
     """What detector to train (see `training.detection`), with the `RunOptions`.
 
-    The image size is rounded up to a multiple of 32; the time budget ends training after the
+    The image size is rounded up to a multiple of 32; `max_seconds` ends training after the
     epoch that passes it (best epoch kept).
 
     Attributes:
@@ -137,6 +137,9 @@ class DetectionSpec(RunOptions):
         arch: A name of `training.detection.DETECTORS`.
         patience: Epochs without a better validation fitness before training stops.
         work_dir: Writable directory for the exported dataset and the run; None uses a temporary one.
+        cpu_time_budget: Seconds a training on a CPU should take: the image size and epochs are
+            fitted to it when the data's own would take longer (`training.detection_plan`);
+            ignored on CUDA and when `epochs` is given.
     """
 
     labels: tuple[str, ...]
@@ -144,6 +147,7 @@ class DetectionSpec(RunOptions):
     patience: int | None = None
     batch_size: int = 16
     work_dir: str | None = None
+    cpu_time_budget: float | None = None
 
 
 @dataclass(frozen=True)

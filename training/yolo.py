@@ -45,6 +45,8 @@ class YoloRun:
     weights_dir: str | None = None
     num_threads: int | None = None
     deadline: float | None = None  # time.monotonic() value past which no new epoch starts
+    epochs_until: float | None = None  # time.monotonic() value by which the epochs should end: ultralytics'
+    # time mode fits the epochs and the LR schedule to what is left when training starts
     has_test: bool = False
 
 
@@ -60,6 +62,7 @@ class YoloResult:
     epochs_run: int
     best_epoch: int
     stopped: str | None
+    epoch_seconds: float | None  # mean wall-clock seconds of an epoch, validation included
 
 
 def train_yolo(run: YoloRun, on_epoch: EpochCallback | None = None) -> YoloResult:
@@ -97,6 +100,7 @@ def train_yolo(run: YoloRun, on_epoch: EpochCallback | None = None) -> YoloResul
         seed=run.seed,
         amp=False,
         name="train",
+        time=_hours_left(run.epochs_until) if run.epochs_until else None,
         **common,
     )
     trainer = model.trainer
@@ -109,7 +113,14 @@ def train_yolo(run: YoloRun, on_epoch: EpochCallback | None = None) -> YoloResul
         )
     onnx = export_onnx(best, run.image_size)
     _threads(run.num_threads)
-    stopped = progress.stopped or ("early_stopping" if progress.epochs_run < trainer.epochs else None)
+    best_epoch = int(trainer.stopper.best_epoch)
+    stopped = progress.stopped
+    if stopped is None and progress.epochs_run - best_epoch >= run.patience:
+        stopped = "early_stopping"
+    elif stopped is None and run.epochs_until:
+        stopped = "time_budget"
+    elif stopped is None and progress.epochs_run < trainer.epochs:
+        stopped = "early_stopping"
     return YoloResult(
         weights=best,
         onnx=onnx,
@@ -117,8 +128,9 @@ def train_yolo(run: YoloRun, on_epoch: EpochCallback | None = None) -> YoloResul
         test=test,
         pretrained=pretrained,
         epochs_run=progress.epochs_run,
-        best_epoch=int(trainer.stopper.best_epoch),
+        best_epoch=best_epoch,
         stopped=stopped,
+        epoch_seconds=progress.epoch_seconds(),
     )
 
 
@@ -188,9 +200,19 @@ class _Progress:
         self.run, self.on_epoch = run, on_epoch
         self.trained, self.epochs_run = False, 0
         self.stopped: str | None = None
+        self.started: float | None = None
+        self.ended: float | None = None
+
+    def epoch_seconds(self) -> float | None:
+        if self.started is None or self.ended is None or not self.epochs_run:
+            return None
+        return (self.ended - self.started) / self.epochs_run
 
     def on_train_start(self, trainer: Any) -> None:
         _threads(self.run.num_threads)  # ultralytics' device selection resets torch's thread count
+        self.started = time.monotonic()
+        if self.run.epochs_until:  # building the model and the data loaders took some of the budget
+            trainer.args.time = _hours_left(self.run.epochs_until)
 
     def on_train_epoch_end(self, trainer: Any) -> None:
         self.trained = True
@@ -198,7 +220,7 @@ class _Progress:
     def on_fit_epoch_end(self, trainer: Any) -> None:
         if not self.trained:  # the final evaluation of best.pt fires this event again, without training
             return
-        self.trained, self.epochs_run = False, trainer.epoch + 1
+        self.trained, self.epochs_run, self.ended = False, trainer.epoch + 1, time.monotonic()
         losses = trainer.tloss.values() if isinstance(trainer.tloss, dict) else [trainer.tloss]
         loss = float(sum(float(torch.as_tensor(v).sum()) for v in losses if v is not None))
         if self.on_epoch:
@@ -210,6 +232,11 @@ class _Progress:
 def _ultralytics_device(device: str) -> str:
     """ultralytics names GPUs by index ("0"), not "cuda:0"."""
     return device.split(":", 1)[1] if device.startswith("cuda:") else "0" if device == "cuda" else device
+
+
+def _hours_left(until: float) -> float:
+    """ultralytics' `time` (hours) until a monotonic instant; a few seconds at least, so that time mode stays on."""
+    return max(until - time.monotonic(), 5.0) / 3600
 
 
 def _threads(num_threads: int | None) -> None:

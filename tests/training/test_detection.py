@@ -13,7 +13,7 @@ import pytest
 
 from tests.detection_shapes import LABELS, shapes_samples
 from training.backbones import UnknownArchitecture
-from training.detection import choose_epochs, choose_image_size, train_detector
+from training.detection import train_detector
 from training.detection_data import detection_data_hash, export_yolo_dataset, label_lines, split_detection
 from training.spec import Box, DetectionSample, DetectionSpec, Progress, TrainingError, TrainingResult
 
@@ -188,6 +188,24 @@ def test_local_weights_are_the_starting_point_and_the_time_budget_stops_after_an
     assert result.metrics["evaluated_on"] == "validation" and manifest["preprocessing"]["image_size"] == 64
 
 
+def test_a_cpu_time_budget_fits_the_epochs_to_it_and_keeps_the_best_one(tmp_path: Path) -> None:
+    """No epochs given: the data's own 150 epochs would overrun 45 s, so ultralytics fits a few to what is left."""
+    progress: list[Progress] = []
+    result = train_detector(
+        spec(tmp_path, epochs=None, cpu_time_budget=45),
+        shapes_samples(tmp_path / "images", 20),
+        tmp_path / "model",
+        on_progress=progress.append,
+    )
+    metrics = result.metrics
+    assert metrics["stopped"] == "time_budget" and 0 < metrics["time_budget"] < 45
+    assert 1 <= metrics["epochs_run"] == len(progress) < 150 and progress[-1].epochs < 150
+    assert metrics["epoch_seconds"] > 0 and result.seconds < 45 + 30  # the budget, and its last epoch's overrun
+    best = metrics["best_epoch"]
+    assert 1 <= best <= metrics["epochs_run"]
+    assert metrics["map50"] == pytest.approx(progress[best - 1].metric, abs=1e-6)  # the published model is that epoch's
+
+
 def test_data_hash_follows_content_boxes_and_spec_but_not_order_or_threads(tmp_path: Path) -> None:
     samples = shapes_samples(tmp_path / "images", 4)
     base = spec(tmp_path)
@@ -198,15 +216,6 @@ def test_data_hash_follows_content_boxes_and_spec_but_not_order_or_threads(tmp_p
     moved = replace(samples[0], boxes=(replace(samples[0].boxes[0], xmin=samples[0].boxes[0].xmin + 1),))
     assert detection_data_hash(base, [moved, *samples[1:]]) != reference
     assert detection_data_hash(base, [replace(samples[0], test=True), *samples[1:]]) != reference
-
-
-def test_defaults_follow_the_images_and_the_device() -> None:
-    assert choose_image_size([100, 150, 160], "cpu") == 160
-    assert choose_image_size([200, 220], "cpu") == 224
-    assert choose_image_size([1280, 960], "cpu") == 320
-    assert choose_image_size([1280, 960], "cuda") == 640
-    assert choose_image_size([400], "cuda:0") == 416
-    assert (choose_epochs(40), choose_epochs(240), choose_epochs(5000)) == (150, 83, 30)
 
 
 def test_a_from_scratch_detector_learns_shapes(shapes_detector: tuple[TrainingResult, float]) -> None:

@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
+from ximilar_platform.core.models import TaskKind
 from ximilar_platform.detection.models import DetectionLabel, DetectionObject, DetectionTask
+from ximilar_platform.images.models import TrainingImage
 from ximilar_platform.training_jobs import artifacts
 from ximilar_platform.training_jobs.adapters import TrainingAdapter, run_settings
+from ximilar_platform.training_jobs.estimates import recent_manifests
 
 if TYPE_CHECKING:
     from training.spec import TrainingResult
@@ -67,10 +71,38 @@ def snapshot(task: DetectionTask, work_dir: Path):
         image_size=settings.DETECTION_IMAGE_SIZE,
         epochs=settings.DETECTION_EPOCHS,
         patience=settings.DETECTION_PATIENCE,
+        cpu_time_budget=settings.DETECTION_CPU_TIME_BUDGET,
         work_dir=str(work_dir / "yolo"),
         **run_settings(),
     )
     return spec, samples
+
+
+def estimate(task: DetectionTask) -> float | None:
+    """Seconds a training of the task's images would take, by the trainer's plan and the workers' measured speed.
+
+    The device is the one of the newest detection version (a CPU before the first one); None
+    without an image to train on.
+    """
+    from training.detection_plan import expected_seconds, measured_rates
+
+    manifests = recent_manifests(TaskKind.DETECTION)
+    device = next((m["spec"]["device"] for m in manifests if m.get("spec", {}).get("device")), "cpu")
+    images = TrainingImage.objects.filter(
+        Q(detection_objects__detection_label__tasks=task) | Q(negative_for_detection_tasks=task), test_image=False
+    ).distinct()
+    sides = [max(width, height) for width, height in images.values_list("width", "height")]
+    if not sides:
+        return None
+    return expected_seconds(
+        images=len(sides),
+        longer_sides=sides,
+        device=device,
+        image_size=settings.DETECTION_IMAGE_SIZE,
+        epochs=settings.DETECTION_EPOCHS,
+        budget=settings.DETECTION_CPU_TIME_BUDGET if device == "cpu" else None,
+        rates=measured_rates(manifests),
+    )
 
 
 def detector() -> Callable[..., TrainingResult]:
@@ -80,4 +112,6 @@ def detector() -> Callable[..., TrainingResult]:
 
 
 # a retrained detector replaces production when its validation mAP@0.5 is not lower
-ADAPTER = TrainingAdapter(DetectionTask, check_training_data, snapshot, detector, lambda task: ("map50", 1))
+ADAPTER = TrainingAdapter(
+    DetectionTask, check_training_data, snapshot, detector, lambda task: ("map50", 1), estimate=estimate
+)

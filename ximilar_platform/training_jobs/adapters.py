@@ -34,6 +34,8 @@ class TrainingAdapter:
         trainer: Returns the pure ``training`` function (imported when a job runs: it loads torch).
         deploy_metric: ``task -> (name, sign)``: the validation metric that decides whether a
             retrained version replaces production, and +1 when larger is better (-1 when smaller is).
+        estimate: ``task -> seconds | None``: how long a training of the task's data is expected to
+            take (`training_jobs.estimates`); None: the kind says nothing.
     """
 
     task_model: type[TrainableTask]
@@ -41,6 +43,7 @@ class TrainingAdapter:
     snapshot: Callable[[Any, Path], tuple[Any, list]]
     trainer: Callable[[], Callable[..., TrainingResult]]
     deploy_metric: Callable[[Any], tuple[str, int]]
+    estimate: Callable[[Any], float | None] | None = None
 
     def train(self, task: Any, work_dir: Path, on_progress: Callable[[Progress], None]) -> TrainingResult:
         """Snapshot the task's rows and train on them in ``work_dir``; the artifact is the result's."""

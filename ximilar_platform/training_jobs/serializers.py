@@ -10,6 +10,7 @@ from rest_framework import serializers
 from ximilar_platform.core.api.fields import OptionalText
 from ximilar_platform.core.models import TrainableTask
 from ximilar_platform.training_jobs.adapters import adapter_for
+from ximilar_platform.training_jobs.estimates import expected_training_seconds
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
 from ximilar_platform.training_jobs.status import train_status
 
@@ -19,6 +20,10 @@ class TrainableTaskSerializer(serializers.ModelSerializer):
 
     description = OptionalText()
     last_train_status = serializers.SerializerMethodField()
+    expected_training_seconds = serializers.SerializerMethodField(
+        help_text="How long a training of the task's data would take now, in seconds; null in lists and for kinds "
+        "without an estimate."
+    )
 
     TASK_FIELDS = [
         "id",
@@ -26,6 +31,7 @@ class TrainableTaskSerializer(serializers.ModelSerializer):
         "description",
         "production_version",
         "last_train_status",
+        "expected_training_seconds",
         "arch",
         "required_verifications",
         "traffic",
@@ -41,6 +47,10 @@ class TrainableTaskSerializer(serializers.ModelSerializer):
 
     def get_last_train_status(self, task: TrainableTask) -> str:
         return train_status(task)
+
+    def get_expected_training_seconds(self, task: TrainableTask) -> int | None:
+        """Computed on a single task's answers only (the view's ``estimate`` context): it reads the task's images."""
+        return expected_training_seconds(task) if self.context.get("estimate") else None
 
     def validate_arch(self, value: str) -> str:
         known = self.architectures()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.db import transaction
 from django.db.models import QuerySet
@@ -18,6 +20,7 @@ from rest_framework.routers import SimpleRouter
 from ximilar_platform.core.api.filters import NameSearchFilterSet, UUIDFilter
 from ximilar_platform.core.api.viewsets import WorkspaceScopedViewSet
 from ximilar_platform.training_jobs import export, traffic
+from ximilar_platform.training_jobs.estimates import expected_training_seconds
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob, TrainStatus
 from ximilar_platform.training_jobs.serializers import (
     ModelVersionSerializer,
@@ -36,6 +39,9 @@ class TrainableTaskViewSet(WorkspaceScopedViewSet):
 
     def get_queryset(self) -> QuerySet:
         return with_train_status(super().get_queryset(), self.queryset.model.task_kind)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return super().get_serializer_context() | {"estimate": self.action != "list"}
 
     def perform_update(self, serializer: TrainableTaskSerializer) -> None:
         number = serializer.validated_data.pop("production_version", None)
@@ -63,15 +69,26 @@ class TrainableTaskViewSet(WorkspaceScopedViewSet):
         responses={
             202: inline_serializer(
                 "TrainStarted",
-                {"id": serializers.UUIDField(), "status": serializers.CharField(), "job": TrainingJobSerializer()},
+                {
+                    "id": serializers.UUIDField(),
+                    "status": serializers.CharField(),
+                    "job": TrainingJobSerializer(),
+                    "expected_training_seconds": serializers.IntegerField(allow_null=True),
+                },
             )
         },
     )
     @action(detail=True, methods=["post"], throttle_scope="train")
     def train(self, request: Request, pk: str) -> Response:
-        """Check the data rules and queue a training job: 202 with the job, 400 or 409 otherwise."""
-        job = start_training(task=self.get_object(), by=request.user)
-        body = {"id": pk, "status": TrainStatus.WAITING, "job": TrainingJobSerializer(job).data}
+        """Check the data rules and queue a training job: 202 with the job and its expected seconds, else 400 or 409."""
+        task = self.get_object()
+        job = start_training(task=task, by=request.user)
+        body = {
+            "id": pk,
+            "status": TrainStatus.WAITING,
+            "job": TrainingJobSerializer(job).data,
+            "expected_training_seconds": expected_training_seconds(task),
+        }
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 

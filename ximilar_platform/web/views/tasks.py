@@ -22,6 +22,7 @@ from ximilar_platform.recognition.serializers import LabelSerializer
 from ximilar_platform.similarity.models import SimilarityType
 from ximilar_platform.similarity.serializers import SimilarityTypeSerializer
 from ximilar_platform.training_jobs.adapters import adapter_for
+from ximilar_platform.training_jobs.estimates import expected_training_seconds
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
 from ximilar_platform.training_jobs.services import cancel_training, start_training
 from ximilar_platform.training_jobs.status import train_status
@@ -70,6 +71,17 @@ def training_rules(task: TrainableTask) -> str | None:
     return None
 
 
+def expected_context(task: TrainableTask, rules: str | None) -> dict[str, Any]:
+    """The rules, and when the task can train, how long a training is expected to take (as the API says)."""
+    seconds = None if rules else expected_training_seconds(task)
+    return {"rules": rules, "expected_seconds": seconds, "expected": seconds and about(seconds)}
+
+
+def about(seconds: float) -> str:
+    """A duration as a person reads it: seconds under 90, else whole minutes."""
+    return f"{round(seconds)} s" if seconds < 90 else f"{round(seconds / 60)} min"
+
+
 def job_context(job: TrainingJob | None) -> dict[str, Any]:
     """The newest job with its elapsed time and an estimate of the time left, from its epochs so far."""
     if job is None:
@@ -95,7 +107,7 @@ def job_context(job: TrainingJob | None) -> dict[str, Any]:
 def overview(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
     task = task_of(request, kind, task_id)
     context = task_context(request, task, "overview") | job_context(newest_job(task))
-    context["rules"] = training_rules(task)
+    context |= expected_context(task, training_rules(task))
     context |= {"traffic": traffic_report(task, days=TRAFFIC_DAYS), "traffic_days": TRAFFIC_DAYS}
     context["dataset_formats"] = formats_for(kind, getattr(task, "type", ""))
     return render(request, "web/tasks/overview.html", context)
@@ -106,7 +118,7 @@ def job_panel(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
     """The training panel alone, polled by the overview while a job waits or runs."""
     task = task_of(request, kind, task_id)
     context = task_context(request, task, "overview") | job_context(newest_job(task))
-    context |= {"rules": training_rules(task), "polled": True}
+    context |= expected_context(task, training_rules(task)) | {"polled": True}
     response = render(request, "web/partials/job.html", context)
     if not context["active"] and request.GET.get("was") == "active":
         response["HX-Refresh"] = "true"  # the job just ended: show the new version everywhere
