@@ -104,10 +104,12 @@ class VectorIndex:
         queries = self._checked(queries, "queries")
         with self._lock:
             if allowed is not None:
-                rows = self._allowed_rows(allowed)
+                live = self._allowed_mask(allowed)
+                rows = np.flatnonzero(live)
                 if len(rows) <= EXACT_ALLOWED or len(rows) * 10 < len(self._rows):
                     return self._exact(queries, k, rows)
-                return self._faiss(queries, k, faiss.IDSelectorBatch(rows))
+                bitmap = np.packbits(live, bitorder="little")  # a bit per row: no hash set of the rows to build
+                return self._faiss(queries, k, faiss.IDSelectorBitmap(len(live), faiss.swig_ptr(bitmap)))
             if self._dead:
                 dead = faiss.IDSelectorBatch(np.fromiter(self._dead, dtype=np.int64))
                 return self._faiss(queries, k, faiss.IDSelectorNot(dead))
@@ -121,14 +123,16 @@ class VectorIndex:
             rows = np.array(sorted(self._rows[key] for key in keys), dtype=np.int64)
             return self._exact(queries, k, rows)
 
-    def _allowed_rows(self, allowed: Set[str] | np.ndarray) -> np.ndarray:
-        """Sorted live rows of allowed keys or rows. Holds the lock."""
+    def _allowed_mask(self, allowed: Set[str] | np.ndarray) -> np.ndarray:
+        """Whether each row is allowed and alive, from allowed keys or rows. Holds the lock."""
+        live = np.zeros(len(self._keys), dtype=bool)
         if isinstance(allowed, np.ndarray):
-            rows = np.unique(allowed[allowed >= 0]).astype(np.int64)
+            live[allowed[allowed >= 0]] = True
             if self._dead:
-                rows = rows[~np.isin(rows, np.fromiter(self._dead, dtype=np.int64))]
-            return rows
-        return np.array(sorted(self._rows[key] for key in allowed if key in self._rows), dtype=np.int64)
+                live[np.fromiter(self._dead, dtype=np.int64)] = False
+        else:
+            live[[self._rows[key] for key in allowed if key in self._rows]] = True
+        return live
 
     def _checked(self, array: np.ndarray, name: str) -> np.ndarray:
         array = np.asarray(array, dtype=np.float32)

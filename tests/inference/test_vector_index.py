@@ -159,3 +159,19 @@ def test_search_survives_pytorch_metric_learning_patching_faiss() -> None:
     index.add(["a", "b"], np.array([[1.0, 0.0], [0.0, 1.0]]))
     index.remove(["b"])  # a tombstone: the search needs a selector
     assert [key for key, _ in index.search(np.array([[0.0, 1.0]]), 2)[0]] == ["a"]
+
+
+def test_a_large_allowed_set_goes_through_faiss_with_the_same_answer() -> None:
+    rng = np.random.default_rng(3)
+    keys, vectors, queries = [f"v{i}" for i in range(12_000)], unit(rng, 12_000), unit(rng, 3)
+    index = VectorIndex(DIM)
+    index.add(keys, vectors)
+    index.remove(["v0"])
+    allowed = keys[::2]  # 6000 keys, half the index: a selector over faiss's own search, not a subset
+    expected = [[key for key, _ in row] for row in index.exact_search(queries, 10, allowed=set(allowed))]
+    by_keys, by_rows = (
+        index.search(queries, 10, allowed=set(allowed)),
+        index.search(queries, 10, allowed=index.rows_of(allowed)),
+    )
+    assert by_keys == by_rows and [[key for key, _ in row] for row in by_rows] == expected
+    assert all(key != "v0" and int(key[1:]) % 2 == 0 for row in expected for key in row)
