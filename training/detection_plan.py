@@ -31,8 +31,9 @@ MIN_EPOCHS, MAX_EPOCHS, IMAGES_SEEN = 30, 150, 20_000
 BUDGET_IMAGES_SEEN = 12_000  # what a budget must afford at its image size; below it, a smaller size learns more
 REFERENCE_SIZE = 160
 # seconds one training image costs per epoch at REFERENCE_SIZE px (its training step and its share of
-# validation), yolo11n, batch 16: measured on 2 CPU cores (BENCHMARKS.md); the CUDA figure is a guess
-SECONDS_PER_IMAGE = {"cpu": 0.016, "cuda": 0.002}
+# validation), yolo11n, batch 16: 4.5 s an epoch of 240 images on 2 idle CPU cores (BENCHMARKS.md); the
+# CUDA figure is a guess. The workers' own measurements replace them (`measured_rates`).
+SECONDS_PER_IMAGE = {"cpu": 0.019, "cuda": 0.002}
 FINISH_SECONDS = 20.0  # after the last epoch: the best epoch's validation, the ONNX export and its check
 PREPARE_SECONDS_PER_IMAGE = 0.01  # before the first: decoding and writing the dataset
 TRAIN_SHARE = 0.8  # of the images, in the training split (`training.detection_data.split_detection`)

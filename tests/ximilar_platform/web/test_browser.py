@@ -225,7 +225,7 @@ def test_a_person_trains_and_tests_a_detector_up_to_the_boxes(
 def test_a_detection_task_says_how_long_its_training_is_expected_to_take(
     page, live_server, alice, shots, settings
 ) -> None:
-    """The overview says it next to Train, as the API's task answer does (8 images of 160 px: about 34 s)."""
+    """The overview says it next to Train, as the API's task answer does (8 images of 160 px: about 37 s)."""
     settings.DETECTION_MIN_IMAGES_PER_LABEL = 1
     api = alice.client
     task = api.post("/detection/v2/task", {"name": "Shapes"}, format="json").json()
@@ -245,11 +245,11 @@ def test_a_detection_task_says_how_long_its_training_is_expected_to_take(
             body = {"image": stored.json()["id"], "detection_label": labels[box.label], "data": data}
             assert api.post("/detection/v2/object", body, format="json").status_code == 201
     expected = api.get(f"/detection/v2/task/{task['id']}").json()["expected_training_seconds"]
-    assert expected == 34
+    assert expected == 37
     sign_in(page, live_server, alice)
     page.goto(live_server.url + f"/app/detection/{task['id']}/")
     said = page.locator("#expected-training")
-    assert said.inner_text() == "expected to take about 34 s" and said.get_attribute("data-seconds") == "34"
+    assert said.inner_text() == "expected to take about 37 s" and said.get_attribute("data-seconds") == "37"
     page.locator("#training").screenshot(path=str(shots / "detection-expected-time.png"))
 
 
