@@ -10,6 +10,7 @@ from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from training.spec import TrainingResult
+from ximilar_platform import daily_counts
 from ximilar_platform.accounts.services import create_api_user
 from ximilar_platform.celery import app as celery_app
 
@@ -32,6 +33,15 @@ def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> No
 def media_root(settings, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def no_pending_counts(settings) -> Iterator[None]:
+    """Counts are written when read (no timer thread writes outside a test's transaction); those a test
+    left unwritten die with it. tests/ximilar_platform/test_daily_counts.py tests the interval and the timer."""
+    settings.DAILY_COUNTS_FLUSH_SECONDS = 3600
+    yield
+    daily_counts.discard()
 
 
 @pytest.fixture(autouse=True, scope="session")

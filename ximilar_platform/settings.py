@@ -201,7 +201,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "ximilar_platform.core.api.pagination.StandardPagination",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["ximilar_platform.core.api.fastjson.FastJSONRenderer"],  # orjson
     "DEFAULT_PARSER_CLASSES": [  # bounded: size per kind of endpoint, JSON depth (core.api.parsers)
         "ximilar_platform.core.api.parsers.LimitedJSONParser",
         "ximilar_platform.core.api.parsers.LimitedFormParser",
@@ -222,6 +222,12 @@ THROTTLE_RATES = {
 }
 # Records a workspace may send to the prediction services per day (UTC); 0: counted, not limited.
 WORKSPACE_DAILY_RECORDS = env_int("WORKSPACE_DAILY_RECORDS", 0)
+# usage and A/B counts are added up in each process and written at most this often (ximilar_platform.daily_counts)
+DAILY_COUNTS_FLUSH_SECONDS = env_float("DAILY_COUNTS_FLUSH_SECONDS", 1.0)
+# a token found is remembered this long by each API process; a revocation reaches the others within it
+TOKEN_CACHE_SECONDS = env_float("TOKEN_CACHE_SECONDS", 10.0)
+# a prediction's version row and label names are remembered this long by each API process (serving.memo)
+SERVING_CACHE_SECONDS = env_float("SERVING_CACHE_SECONDS", 10.0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trainable vision backend API",
     "DESCRIPTION": "A self-hostable, Ximilar-compatible API for training and serving vision models.",
@@ -234,10 +240,19 @@ SPECTACULAR_SETTINGS = {
     "DISABLE_ERRORS_AND_WARNINGS": True,
 }
 
-# The shared cache (rate-limit counters): Redis when REDIS_URL is set, else a table of the database,
-# so that every API process counts together.
+# The shared cache (rate-limit counters), so that every API process counts together: Redis when
+# REDIS_URL is set; on SQLite (one host) a folder of files, no write lock shared with the database;
+# else a table of the database.
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "api_cache"}}
 

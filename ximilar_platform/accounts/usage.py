@@ -11,12 +11,11 @@ import uuid
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.exceptions import Throttled
 
-from ximilar_platform import metrics
+from ximilar_platform import daily_counts, metrics
 from ximilar_platform.accounts.models import DailyUsage, Workspace
 
 MAX_DAYS = 366
@@ -36,19 +35,15 @@ def count_records(*, workspace_id: uuid.UUID, service: str, records: int) -> Non
                 ),
             )
     metrics.RECORDS_PREDICTED.labels(service=service).inc(records)
-    rows = DailyUsage.objects.filter(workspace_id=workspace_id, day=today, service=service)
-    if rows.update(records=F("records") + records):
-        return
-    try:
-        with transaction.atomic():  # the first request of the day makes the row; a race loses to it
-            DailyUsage.objects.create(workspace_id=workspace_id, day=today, service=service, records=records)
-    except IntegrityError:
-        rows.update(records=F("records") + records)
+    key = {"workspace_id": workspace_id, "day": today, "service": service}
+    daily_counts.add(DailyUsage, key, {"records": records})
 
 
 def records_on(workspace_id: uuid.UUID, day: date) -> int:
+    """The day's records, with what this process has not written yet (another's lags `daily_counts`' interval)."""
     rows = DailyUsage.objects.filter(workspace_id=workspace_id, day=day)
-    return rows.aggregate(total=Sum("records"))["total"] or 0
+    written = rows.aggregate(total=Sum("records"))["total"] or 0
+    return written + int(daily_counts.pending(DailyUsage, workspace_id=workspace_id, day=day)["records"])
 
 
 def seconds_to_midnight() -> float:
@@ -59,6 +54,7 @@ def seconds_to_midnight() -> float:
 
 def usage_of(workspaces: list[Workspace], days: int) -> list[dict]:
     """Per workspace: its daily rows of the last ``days`` days (newest first) and today's total."""
+    daily_counts.flush()
     today = timezone.now().date()
     since = today - timedelta(days=days - 1)
     rows = DailyUsage.objects.filter(workspace__in=workspaces, day__gte=since).order_by("-day", "service")

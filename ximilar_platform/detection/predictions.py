@@ -5,12 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db.models.signals import post_delete, post_save
 from PIL import Image
 from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.detection.models import DetectionLabel
 from ximilar_platform.serving import predictors
+from ximilar_platform.serving.memo import Remembered
 from ximilar_platform.training_jobs.models import ModelVersion
+
+names: Remembered[dict[str, DetectionLabel]] = Remembered()  # version id -> its labels by id
+post_save.connect(names.forget, sender=DetectionLabel, dispatch_uid="forget-detection-label-names-saved")
+post_delete.connect(names.forget, sender=DetectionLabel, dispatch_uid="forget-detection-label-names-deleted")
+
+
+def labels_of(version: ModelVersion) -> dict[str, DetectionLabel]:
+    """The version's labels by id (a renamed label answers its new name)."""
+    rows = DetectionLabel.objects.filter(id__in=version.manifest["labels"])
+    return names.get(version.id, lambda: {str(label.id): label for label in rows}) or {}
 
 
 def parse_keep_prob(value: Any) -> float:
@@ -37,7 +49,7 @@ def detect(
     if not images:
         return []
     found = predictors.predictor_for(version).predict(images, keep_prob=keep_prob)
-    labels = {str(label.id): label for label in DetectionLabel.objects.filter(id__in=version.manifest["labels"])}
+    labels = labels_of(version)
     sizes = full_sizes or [image.size for image in images]
     return [
         objects_json(objects, labels, image, size) for objects, image, size in zip(found, images, sizes, strict=True)

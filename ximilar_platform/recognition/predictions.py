@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models.signals import post_delete, post_save
+
 from ximilar_platform.recognition.models import Label, Task
 from ximilar_platform.serving import predictors
+from ximilar_platform.serving.memo import Remembered
 from ximilar_platform.training_jobs.models import ModelVersion
+
+names: Remembered[dict[str, Label]] = Remembered()  # version id -> its labels by id
+post_save.connect(names.forget, sender=Label, dispatch_uid="forget-label-names-saved")
+post_delete.connect(names.forget, sender=Label, dispatch_uid="forget-label-names-deleted")
 
 
 def labels_of(version: ModelVersion) -> dict[str, Label]:
-    return {str(label.id): label for label in Label.objects.filter(id__in=version.manifest.get("labels", []))}
+    """The version's labels by id (a renamed label answers its new name; a deleted one its id)."""
+    rows = Label.objects.filter(id__in=version.manifest.get("labels", []))
+    return names.get(version.id, lambda: {str(label.id): label for label in rows}) or {}
 
 
 def classify(task: Task, version: ModelVersion, images: list) -> list[dict[str, Any]]:

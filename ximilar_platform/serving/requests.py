@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.request import Request
@@ -24,11 +25,16 @@ from ximilar_platform.core.api.lookups import parse_uuid
 from ximilar_platform.core.api.workspaces import requested_workspace_name, resolve_workspace
 from ximilar_platform.core.models import TrainableTask
 from ximilar_platform.images.storage import image_limits, url_policy
+from ximilar_platform.serving.memo import Remembered
 from ximilar_platform.training_jobs.adapters import adapter_for
 from ximilar_platform.training_jobs.models import ModelVersion
 from ximilar_platform.training_jobs.traffic import versions_for
 
 M = TypeVar("M", bound=Model)
+
+versions: Remembered[ModelVersion] = Remembered()  # (kind, task id, number) -> the version row
+post_save.connect(versions.forget, sender=ModelVersion, dispatch_uid="forget-versions-saved")
+post_delete.connect(versions.forget, sender=ModelVersion, dispatch_uid="forget-versions-deleted")
 
 
 class NotTrained(APIException):
@@ -178,7 +184,8 @@ def version_of(task: TrainableTask, requested: Any) -> ModelVersion:
         raise NotFound(f"Version '{requested}' of this task does not exist.") from error
     if number < 1:
         raise NotTrained()
-    version = ModelVersion.objects.filter(task_kind=task.task_kind, task_id=task.id, version=number).first()
+    rows = ModelVersion.objects.filter(task_kind=task.task_kind, task_id=task.id, version=number)
+    version = versions.get((task.task_kind, task.id, number), rows.first)
     if version is None:
         raise NotFound(f"Version {number} of this task does not exist.")
     return version

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
+from ximilar_platform import daily_counts
 from ximilar_platform.training_jobs import artifacts
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob, VersionTraffic
 
@@ -19,6 +20,7 @@ def forget_task(sender: type, instance: Any, **_: Any) -> None:
     versions = ModelVersion.objects.filter(task_kind=instance.task_kind, task_id=instance.id)
     names = [name for files in versions.values_list("files", flat=True) for name in files]
     TrainingJob.objects.filter(task_kind=instance.task_kind, task_id=instance.id).delete()
+    daily_counts.flush()  # this process's pending counts of the task go with its rows
     VersionTraffic.objects.filter(task_kind=instance.task_kind, task_id=instance.id).delete()
     versions.delete()
     if names:

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
+from ximilar_platform import daily_counts
 from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.core.models import TrainableTask
 from ximilar_platform.notifications import events
@@ -105,6 +106,7 @@ def delete_version(*, version: ModelVersion) -> None:
     if task and str(version.version) in (task.traffic or {}):
         raise ValidationError("This version serves part of the task's traffic; end the split before deleting it.")
     names = list(version.files)
+    daily_counts.flush()  # this process's pending counts of the version go with its rows
     counts = VersionTraffic.objects.filter(task_kind=version.task_kind, task_id=version.task_id)
     counts.filter(version=version.version).delete()
     version.delete()

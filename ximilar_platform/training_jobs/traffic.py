@@ -23,11 +23,11 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from ximilar_platform import daily_counts
 from ximilar_platform.core.models import TrainableTask
 from ximilar_platform.training_jobs.models import ModelVersion, VersionTraffic
 
@@ -113,30 +113,9 @@ def count_served(version: ModelVersion, records: int, confidences: Iterable[floa
     if not records:
         return
     scores = [score for score in confidences if score is not None]
-    rows = VersionTraffic.objects.filter(
-        task_kind=version.task_kind, task_id=version.task_id, version=version.version, day=timezone.now().date()
-    )
-    changes = {
-        "records": F("records") + records,
-        "scored": F("scored") + len(scores),
-        "confidence_sum": F("confidence_sum") + sum(scores),
-    }
-    if rows.update(**changes):
-        return
-    try:
-        with transaction.atomic():  # the day's first request makes the row; a race loses to it
-            VersionTraffic.objects.create(
-                workspace_id=version.workspace_id,
-                task_kind=version.task_kind,
-                task_id=version.task_id,
-                version=version.version,
-                day=timezone.now().date(),
-                records=records,
-                scored=len(scores),
-                confidence_sum=sum(scores),
-            )
-    except IntegrityError:
-        rows.update(**changes)
+    key = {"task_kind": version.task_kind, "task_id": version.task_id, "version": version.version}
+    amounts = {"records": records, "scored": len(scores), "confidence_sum": sum(scores)}
+    daily_counts.add(VersionTraffic, key | {"day": timezone.now().date()}, amounts, workspace_id=version.workspace_id)
 
 
 def parse_days(raw: str) -> int:
@@ -147,6 +126,7 @@ def parse_days(raw: str) -> int:
 
 def traffic_report(task: TrainableTask, days: int = 30) -> dict[str, Any]:
     """The split, and per version and day of the last ``days`` (newest first): records and mean confidence."""
+    daily_counts.flush()
     since = timezone.now().date() - timedelta(days=days - 1)
     rows = VersionTraffic.objects.filter(task_kind=task.task_kind, task_id=task.id, day__gte=since)
     daily = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from datetime import timedelta
 
 import pytest
@@ -91,3 +92,23 @@ def test_management_command_creates_lists_and_revokes(alice: ApiUser) -> None:
         call_command("api_token", "create", "alice", "--expires-in-days", "0", stdout=io.StringIO())
     with pytest.raises(CommandError, match="no user named"):
         call_command("api_token", "list", "nobody", stdout=io.StringIO())
+
+
+def test_a_known_token_costs_no_query_and_a_revocation_elsewhere_lands_within_the_cache_time(
+    settings, alice: ApiUser
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.TOKEN_CACHE_SECONDS = 0.5
+    key = alice.client.post(TOKENS, {"name": "remembered"}, format="json").json()["key"]
+    client = client_with(key)
+    assert client.get("/account/v2/user").status_code == 200  # read once, last_used written
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/account/v2/user").status_code == 200
+    assert not [query for query in queries if "accounts_apitoken" in query["sql"]]
+    # another API process revokes it: no signal reaches this one, which trusts its memory a moment longer
+    ApiToken.objects.filter(prefix=key[:8])._raw_delete(ApiToken.objects.db)
+    assert client.get("/account/v2/user").status_code == 200
+    time.sleep(0.6)
+    assert client.get("/account/v2/user").status_code == 401

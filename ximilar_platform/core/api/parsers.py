@@ -18,6 +18,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
+from ximilar_platform.core.api import fastjson
 from ximilar_platform.core.api.exceptions import PayloadTooLarge
 
 ARCHIVE_FORM_BYTES = 64 * 1024  # the multipart form's other fields and boundaries around an archive
@@ -68,10 +69,7 @@ class LimitedJSONParser(JSONParser):
         limit = body_limit(parser_context)
         refuse_large(parser_context, limit)
         data = read_within(stream, limit)
-        try:
-            parsed = super().parse(io.BytesIO(data), media_type, parser_context)
-        except RecursionError as error:  # the decoder's own stack, before our walk could look
-            raise ParseError(f"The JSON body nests deeper than {settings.API_MAX_JSON_DEPTH} levels.") from error
+        parsed = fastjson.loads(data, max_depth=settings.API_MAX_JSON_DEPTH)
         if not isinstance(parsed, dict):  # every endpoint takes an object; handlers may call .get on it
             raise ParseError("Send a JSON object as the request body.")
         refuse_deep(parsed, settings.API_MAX_JSON_DEPTH)
