@@ -393,7 +393,7 @@ SEARCH_INDEX_CACHE_SIZE = env_int("SEARCH_INDEX_CACHE_SIZE", 16)  # collection i
 SEARCH_MAX_K = env_int("SEARCH_MAX_K", 1000)  # k, count and records to rank per request
 SEARCH_MAX_INSERT = env_int("SEARCH_MAX_INSERT", 1000)  # records per insert, update, get or delete
 SEARCH_MAX_IMAGE_RECORDS = env_int("SEARCH_MAX_IMAGE_RECORDS", 100)  # records with an image per insert
-SEARCH_EMBED_BATCH = env_int("SEARCH_EMBED_BATCH", 32)  # images embedded per forward pass of an insert
+SEARCH_EMBED_BATCH = env_int("SEARCH_EMBED_BATCH", 32)  # an insert's images per forward pass, and decoded at once
 # A copy of every inserted image (longest side at most this, JPEG) lets a collection move to another
 # embedder; 0 keeps none (such collections cannot be re-embedded).
 SEARCH_KEPT_IMAGE_SIDE = env_int("SEARCH_KEPT_IMAGE_SIDE", 512)

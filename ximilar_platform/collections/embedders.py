@@ -57,6 +57,15 @@ def embed_with(version: ModelVersion | None, images: Sequence) -> np.ndarray:
     return np.asarray(predictors.predictor_for(version).predict(list(images)), dtype=np.float32)
 
 
+def input_side(version: ModelVersion | None) -> int:
+    """The side of the square the embedder sees (0 when a version's manifest does not say)."""
+    if version is None:
+        from inference.descriptors import IMAGE_SIZE
+
+        return IMAGE_SIZE
+    return int(version.manifest.get("preprocessing", {}).get("image_size") or 0)
+
+
 def normalised(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)

@@ -131,7 +131,11 @@ class FieldIndex:
 
     def selected(self, query: dict[str, Any]) -> set[str]:
         """The keys of the records a checked filter matches."""
-        return set(compress(self.keys, self.mask(query).tolist()))
+        mask = self.mask(query)
+        rows = np.flatnonzero(mask)
+        if len(rows) * 8 < len(mask):  # a few: fetched by row; many: picked in one pass
+            return {self.keys[row] for row in rows.tolist()}
+        return set(compress(self.keys, mask.tolist()))
 
     def _field(self, field: str, condition: Any) -> np.ndarray:
         """Records whose ``field`` meets ``condition`` (a value, or operators all of which must hold)."""

@@ -19,7 +19,7 @@ from PIL import Image
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 
-from inference.images import DecodedImage, InvalidImage, encode_image, resize_to_max_side
+from inference.images import InvalidImage, encode_image, resize_to_max_side
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.accounts.services import ensure_default_workspace
 from ximilar_platform.collections import backends, embedders
@@ -28,6 +28,7 @@ from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.images import storage
 from ximilar_platform.images.services import enqueue_file_deletion
 from ximilar_platform.serving.requests import decode_or_error, url_fetch_deadline
+from ximilar_platform.training_jobs.models import ModelVersion
 
 IMAGE_FIELDS = {"_base64", "base64", "_file", "_img_data", "_descriptor", "noresize"}
 MOVING = (
@@ -103,6 +104,22 @@ class Insert:
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class Rows:
+    """What an insert will store: each record's key, vector, fields and kept image ("" for a ``_descriptor``)."""
+
+    keys: list[str] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+    fields: list[dict[str, Any]] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+    def add(self, key: str, vector: np.ndarray, record: dict[str, Any], image: str) -> None:
+        self.keys.append(key)
+        self.vectors.append(vector)
+        self.fields.append(stored_fields(record))
+        self.images.append(image)
+
+
 def insert_records(collection: Collection, records: list) -> Insert:
     """Embed (or take the ``_descriptor`` of) each record and store it; a key inserted again is replaced.
 
@@ -113,10 +130,7 @@ def insert_records(collection: Collection, records: list) -> Insert:
         collection = Collection.objects.select_for_update().get(pk=collection.pk)
         embedders.pin_embedder(collection)
         moving = collection.reembeddings.filter(state__in=Reembedding.ACTIVE).exists()
-        done, vectors, fields, images = Insert(), [], [], []
-        to_embed: list[tuple[str, DecodedImage, dict]] = []
-        pixels_left = settings.REQUEST_MAX_PIXELS  # the decoded images of one insert, together
-        url_deadline = url_fetch_deadline()  # and their URL downloads
+        done, rows, pictures = Insert(), Rows(), []
         for record in records:
             try:
                 key = record_key(record)
@@ -126,49 +140,78 @@ def insert_records(collection: Collection, records: list) -> Insert:
                         continue
                     vector = embedders.parse_descriptor(record["_descriptor"], collection)
                     collection.dimension = collection.dimension or len(vector)
-                    done.keys.append(key), vectors.append(vector), fields.append(stored_fields(record))
-                    images.append("")
+                    rows.add(key, vector, record, "")
                     continue
             except ValueError as error:
                 done.skipped.append(skipped(record, 400, str(error)))
                 continue
-            if len(to_embed) >= settings.SEARCH_MAX_IMAGE_RECORDS:
-                message = (
-                    f"At most SEARCH_MAX_IMAGE_RECORDS ({settings.SEARCH_MAX_IMAGE_RECORDS}) image records per insert."
-                )
-                done.skipped.append(skipped(record, 413, message))
-                continue
-            decoded = decode_or_error(record, max_pixels=pixels_left, url_deadline=url_deadline)
+            pictures.append((key, record))
+        try:
+            if pictures:
+                add_images(collection, pictures, rows, done)
+            if rows.keys:
+                collection.save(update_fields=["dimension"])
+                save_records(collection, rows.keys, np.stack(rows.vectors), rows.fields, rows.images)
+        except Exception:
+            storage.delete_files(rows.images)  # nothing was stored: keep no copies either
+            raise
+    done.keys = rows.keys
+    return done
+
+
+def add_images(collection: Collection, pictures: list[tuple[str, dict]], rows: Rows, done: Insert) -> None:
+    """Decode, embed and keep the images of (key, record) pairs, ``SEARCH_EMBED_BATCH`` at a time.
+
+    One chunk of decoded images is held at a time: each is embedded in one forward pass, its
+    reduced copies are written, and its pixels go before the next chunk is decoded. The limits
+    are the insert's as a whole: at most ``SEARCH_MAX_IMAGE_RECORDS`` images, ``REQUEST_MAX_PIXELS``
+    decoded and ``REQUEST_URL_FETCH_BUDGET`` of downloads. JPEGs are decoded at a reduced scale as
+    predictions' are (`draft_side`), never below the kept copy's side. A record whose image fails
+    is left out with its reason; those whose descriptor has another dimension are listed last.
+    """
+    version, size = embedders.embedder_version(collection), max(settings.SEARCH_EMBED_BATCH, 1)
+    draft = draft_side(version)
+    pixels_left = settings.REQUEST_MAX_PIXELS
+    url_deadline = url_fetch_deadline()
+    chunk: list[tuple[str, Image.Image, dict]] = []
+    accepted, mismatched = 0, []
+    for number, (key, record) in enumerate(pictures):
+        if accepted >= settings.SEARCH_MAX_IMAGE_RECORDS:
+            message = (
+                f"At most SEARCH_MAX_IMAGE_RECORDS ({settings.SEARCH_MAX_IMAGE_RECORDS}) image records per insert."
+            )
+            done.skipped.append(skipped(record, 413, message))
+        else:
+            decoded = decode_or_error(record, max_pixels=pixels_left, url_deadline=url_deadline, draft_side=draft)
             if isinstance(decoded, InvalidImage):
                 done.skipped.append(skipped(record, decoded.status, decoded.message))
             else:
                 pixels_left -= decoded.image.width * decoded.image.height
-                to_embed.append((key, decoded, record))
-        try:
-            if to_embed:
-                embedded = embedders.embed(collection, [decoded.image for _, decoded, _ in to_embed])
-                for (key, decoded, record), vector in zip(to_embed, embedded, strict=True):
-                    collection.dimension = collection.dimension or len(vector)
-                    if len(vector) != collection.dimension:
-                        done.skipped.append(
-                            skipped(
-                                record,
-                                400,
-                                f"The image's descriptor has {len(vector)} numbers;"
-                                f" this collection's vectors have "
-                                f"{collection.dimension}.",
-                            )
-                        )
-                        continue
-                    done.keys.append(key), vectors.append(vector), fields.append(stored_fields(record))
-                    images.append(keep_image(collection, decoded.image))
-            if done.keys:
-                collection.save(update_fields=["dimension"])
-                save_records(collection, done.keys, np.stack(vectors), fields, images)
-        except Exception:
-            storage.delete_files(images)  # nothing was stored: keep no copies either
-            raise
-    return done
+                accepted += 1
+                chunk.append((key, decoded.image, record))
+        if len(chunk) == size or (chunk and number == len(pictures) - 1):
+            vectors = embedders.embed_with(version, [image for _, image, _ in chunk])
+            for (key, image, record), vector in zip(chunk, vectors, strict=True):
+                collection.dimension = collection.dimension or len(vector)
+                if len(vector) != collection.dimension:
+                    text = f"The image's descriptor has {len(vector)} numbers; this collection's vectors have "
+                    mismatched.append(skipped(record, 400, f"{text}{collection.dimension}."))
+                else:
+                    rows.add(key, vector, record, keep_image(collection, image))
+            chunk = []
+    done.skipped += mismatched
+
+
+def draft_side(version: ModelVersion | None) -> int | None:
+    """The side an insert's JPEGs may be decoded down to; None: full size (``PREDICT_DECODE_MIN_SIDE`` 0).
+
+    As a prediction's (`serving.requests.draft_side`): at least ``PREDICT_DECODE_MIN_SIDE`` and twice
+    the embedder's input, so the embedder sees what a full decode would show it; and at least the
+    kept copy's side, so the copy is as big as from the full image.
+    """
+    if settings.PREDICT_DECODE_MIN_SIDE <= 0:
+        return None
+    return max(settings.PREDICT_DECODE_MIN_SIDE, 2 * embedders.input_side(version), settings.SEARCH_KEPT_IMAGE_SIDE)
 
 
 def update_records(collection: Collection, records: list) -> Insert:
@@ -211,15 +254,17 @@ def save_records(
 ) -> None:
     """Insert or replace records (a key inserted again gets the new vector, fields and image), in bulk.
 
-    ``images`` names each record's kept image ("" for a ``_descriptor``); replaced images are
-    deleted once the transaction commits.
+    ``images`` names each record's kept image ("" for a ``_descriptor``); replaced images (and
+    those of a key given again later in ``keys``) are deleted once the transaction commits.
     """
-    latest = {
-        key: (vector.astype(np.float32).tobytes(), extra, image)
-        for key, vector, extra, image in zip(keys, embedders.normalised(vectors), fields, images, strict=True)
-    }
+    latest: dict[str, tuple[bytes, dict, str]] = {}
+    replaced = []
+    for key, vector, extra, image in zip(keys, embedders.normalised(vectors), fields, images, strict=True):
+        if key in latest:
+            replaced.append(latest[key][2])
+        latest[key] = (vector.astype(np.float32).tobytes(), extra, image)
     existing = {r.key: r for r in CollectionRecord.objects.filter(collection=collection, key__in=list(latest))}
-    now, replaced = timezone.now(), []
+    now = timezone.now()
     for key, record in existing.items():
         replaced.append(record.image)
         record.vector, record.fields, record.image = latest[key]
