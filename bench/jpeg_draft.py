@@ -11,6 +11,10 @@ request pays per image; it reports each setting's median per run and the median 
 The draft sides: 1024 is what the serving path asks for by default (``PREDICT_DECODE_MIN_SIDE``,
 for any model up to 512 px input); 448 is what it asks for a 224 px classifier with
 ``PREDICT_DECODE_MIN_SIDE`` lowered to 0 < side <= 448.
+
+``--train-size 64`` times instead what a training pays per image when it decodes its images once
+(``training.data.load_pixels``): the decode and the squash to the model's input, at full size and
+at the smallest scale that keeps twice the input side (what ``load_pixels`` does).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from inference.images import decode_bytes
-from inference.preprocess import to_batch
+from inference.preprocess import squash, to_batch
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -65,14 +69,30 @@ def one_run(data: bytes, drafts: dict[str, tuple[int, int] | None], calls: int) 
     return {key: round(statistics.median(values) * 1000, 1) for key, values in times.items()}
 
 
+def training_run(data: bytes, size: int, calls: int) -> dict[str, float]:
+    """Median ms of decode + squash to ``size``: full size against ``load_pixels``' reduced scale, taking turns."""
+    draft = (2 * size, 2 * size)
+    times: dict[str, list[float]] = {"full": [], f"draft {2 * size}": []}
+    for _ in range(calls):
+        times["full"].append(seconds(lambda: squash(decode_bytes(data).image, size)))
+        times[f"draft {2 * size}"].append(seconds(lambda: squash(decode_bytes(data, draft_size=draft).image, size)))
+    return {key: round(statistics.median(values) * 1000, 2) for key, values in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--width", type=int, default=4000)
     parser.add_argument("--height", type=int, default=3000)
     parser.add_argument("--calls", type=int, default=20, help="decodes per setting and run")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--train-size", type=int, default=0, help="time a training's decode for this input side")
     args = parser.parse_args()
     data = photo_jpeg(args.width, args.height)
+    if args.train_size:
+        runs = [training_run(data, args.train_size, args.calls) for _ in range(args.runs)]
+        medians = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        print(json.dumps({"jpeg_bytes": len(data), "runs_ms": runs, "median_ms": medians}, indent=2))
+        return
     drafts = {"full": None, "draft 1024": (1024, 1024), "draft 448": (448, 448)}
     sizes = {name: decode_bytes(data, draft_size=draft).image.size for name, draft in drafts.items()}
     runs = [one_run(data, drafts, args.calls) for _ in range(args.runs)]
