@@ -82,7 +82,7 @@ def train_models(work: Path) -> dict:
     from training.classification import train
     from training.detection import train_detector
     from training.similarity import train_embedder
-    from training.spec import DetectionSample, DetectionSpec, EmbeddingSample, EmbeddingSpec, Sample, TrainingSpec
+    from training.spec import Box, DetectionSample, DetectionSpec, EmbeddingSample, EmbeddingSpec, Sample, TrainingSpec
 
     images = work / "images"
     images.mkdir(parents=True)
@@ -93,7 +93,7 @@ def train_models(work: Path) -> dict:
         paths.append(str(path))
     spec = TrainingSpec(task_type="multi_class", labels=("a", "b"), image_size=64, epochs=1, device="cpu")
     classifier = train(spec, [Sample(str(i), p, ("ab"[i % 2],)) for i, p in enumerate(paths)], work / "classifier")
-    boxes = [DetectionSample(str(i), p, [("shape", 20.0, 20.0, 90.0, 90.0)]) for i, p in enumerate(paths)]
+    boxes = [DetectionSample(str(i), p, (Box("shape", 20.0, 20.0, 90.0, 90.0),)) for i, p in enumerate(paths)]
     detector = train_detector(
         DetectionSpec(
             labels=("shape",), image_size=160, epochs=1, batch_size=8, device="cpu", work_dir=str(work / "yolo")
