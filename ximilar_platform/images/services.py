@@ -11,8 +11,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from PIL import Image
 
-from inference.images import DecodedImage, encode_image, resize_to_max_side
+from inference.images import DecodedImage, decode_bytes, encode_image, resize_to_max_side
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.images import exif, storage
@@ -86,17 +87,26 @@ def store_image_files(*, workspace: Workspace, decoded: DecodedImage, noresize: 
 
     The checksum is of the bytes the client sent, so that sending the same file again is found
     whatever ``IMAGE_KEEP_GPS`` was then; a kept original loses its EXIF GPS unless that setting
-    is on (re-encoded copies carry no EXIF at all). No row names the files yet: a caller that
-    does not create one deletes them (else the orphan sweep does).
+    is on (re-encoded copies carry no EXIF at all). ``decoded`` may be a JPEG decoded smaller
+    (`upload_draft_size`): that is enough for the thumbnail of an original kept as sent, and
+    anything else decodes the bytes again at the size it stores. No row names the files yet: a
+    caller that does not create one deletes them (else the orphan sweep does).
     """
-    image = decoded.image if noresize else resize_to_max_side(decoded.image, settings.TRAINING_IMAGE_MAX_SIDE)
-    if image is decoded.image and not decoded.transposed and decoded.format in KEPT_FORMATS:
+    width, height = decoded.full_size
+    max_side = None if noresize else settings.TRAINING_IMAGE_MAX_SIDE
+    if kept_as_sent(decoded, max_side):
+        image = decoded.image  # pixels only for the thumbnail
         data = decoded.data if settings.IMAGE_KEEP_GPS else exif.without_gps(decoded.data, decoded.format)
         extension = KEPT_FORMATS[decoded.format]
-    elif decoded.format in LOSSLESS_FORMATS:
-        data, extension = encode_image(image, "PNG"), "png"
     else:
-        data, extension = encode_image(image, "JPEG", quality=95), "jpg"
+        image = full_pixels(decoded, max_side)
+        if max_side is not None:
+            image = resize_to_max_side(image, max_side)
+        width, height = image.size
+        if decoded.format in LOSSLESS_FORMATS:
+            data, extension = encode_image(image, "PNG"), "png"
+        else:
+            data, extension = encode_image(image, "JPEG", quality=95), "jpg"
     thumbnail = encode_image(resize_to_max_side(image, settings.THUMBNAIL_SIZE), "JPEG", quality=85)
     stem = storage.new_stem()
     file = storage.save_file("images", workspace.id, stem, extension, data)
@@ -106,7 +116,30 @@ def store_image_files(*, workspace: Workspace, decoded: DecodedImage, noresize: 
         storage.delete_files([file])
         raise
     checksum = hashlib.sha256(decoded.data).hexdigest()
-    return StoredFiles(checksum=checksum, file=file, thumbnail=thumb, width=image.width, height=image.height)
+    return StoredFiles(checksum=checksum, file=file, thumbnail=thumb, width=width, height=height)
+
+
+def kept_as_sent(decoded: DecodedImage, max_side: int | None) -> bool:
+    """Whether the sent bytes are stored: a kept format, not rotated by its EXIF, within ``max_side`` (if any)."""
+    fits = max_side is None or max(decoded.full_size) <= max_side
+    return fits and not decoded.transposed and decoded.format in KEPT_FORMATS
+
+
+def upload_draft_size() -> tuple[int, int]:
+    """What an upload's JPEG may be decoded at first: the thumbnail's size, all that an original kept as sent needs.
+
+    libjpeg then decodes at 1/2..1/8 scale when both sides stay at least this big; a 640 px photo
+    cost twice the decode and a LANCZOS pass over four times the pixels otherwise.
+    """
+    return (settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE)
+
+
+def full_pixels(decoded: DecodedImage, max_side: int | None) -> Image.Image:
+    """The pixels to store: ``decoded``'s own, or, for a JPEG decoded smaller, its bytes again at ``max_side``."""
+    if decoded.drafted_from is None:
+        return decoded.image
+    draft = None if max_side is None else (max_side, max_side)
+    return decode_bytes(decoded.data, storage.image_limits(), draft_size=draft).image
 
 
 def create_image_row(*, workspace: Workspace, stored: StoredFiles, options: ImageOptions) -> TrainingImage:

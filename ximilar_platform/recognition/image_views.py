@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -24,18 +24,20 @@ from ximilar_platform.recognition.models import ImageLabel, Label
 
 
 def decode_upload(data: dict) -> decoder.DecodedImage:
-    """Decode whichever image source the upload carried, through the one decoder."""
-    limits = storage.image_limits()
+    """Decode whichever image source the upload carried, through the one decoder (a JPEG at thumbnail scale)."""
+    limits, draft = storage.image_limits(), services.upload_draft_size()
     if data.get("img_path"):
         upload = data["img_path"]
         if upload.size > limits.max_bytes:
             raise decoder.InvalidImage(
                 f"Image is larger than {limits.max_bytes} bytes.", status=413, code="image_too_large"
             )
-        return decoder.decode_bytes(upload.read(), limits)
+        return decoder.decode_bytes(upload.read(), limits, draft_size=draft)
     if data.get("url"):
-        return decoder.decode_bytes(decoder.fetch_url(data["url"], storage.url_policy()), limits)
-    return decoder.decode_base64(data["base64"], limits, width=data.get("width"), height=data.get("height"))
+        return decoder.decode_bytes(decoder.fetch_url(data["url"], storage.url_policy()), limits, draft_size=draft)
+    return decoder.decode_base64(
+        data["base64"], limits, width=data.get("width"), height=data.get("height"), draft_size=draft
+    )
 
 
 def bulk_update_body() -> serializers.Serializer:
@@ -60,6 +62,10 @@ class TrainingImageViewSet(WorkspaceScopedViewSet):
     ).order_by("-created", "id")
     serializer_class = TrainingImageSerializer
     filterset_class = TrainingImageFilterSet
+
+    def filter_queryset(self, queryset: QuerySet[TrainingImage]) -> QuerySet[TrainingImage]:
+        """The list's filters, on lists only: a route naming its image (``add-label``: twice) skips the FilterSet."""
+        return super().filter_queryset(queryset) if not self.detail else queryset
 
     @extend_schema(request=UploadSerializer, responses={201: TrainingImageSerializer})
     def create(self, request: Request) -> Response:

@@ -223,6 +223,15 @@ def test_detail_shows_labels_and_remove_label_detaches(api) -> None:
     assert api.post(f"{IMAGES}/{image['id']}/remove-label", {"label_id": cat["id"]}).json()["labels"] == []
 
 
+def test_routes_naming_their_image_ignore_the_lists_filters(api) -> None:
+    cat, dog = (api.post(LABELS, {"name": name}, format="json").json() for name in ("cat", "dog"))
+    image = upload(api)
+    added = api.post(f"{IMAGES}/{image['id']}/add-label?labels={dog['id']}", {"label_id": cat["id"]}, format="json")
+    assert added.status_code == 200 and [label["id"] for label in added.json()["labels"]] == [cat["id"]]
+    assert api.get(f"{IMAGES}/{image['id']}?test_image=true").json()["id"] == image["id"]
+    assert api.get(f"{IMAGES}?labels={dog['id']}").json()["count"] == 0  # the list still filters
+
+
 def test_meta_data_can_be_replaced_with_put_and_patch(api) -> None:
     image = upload(api, meta_data={"a": 1})
     assert api.put(f"{IMAGES}/{image['id']}", {"meta_data": {"b": 2}}, format="json").json()["meta_data"] == {"b": 2}
