@@ -219,6 +219,8 @@ THROTTLE_RATES = {
     "api": env_rate("THROTTLE_RATE_API", "3000/minute"),  # CRUD, listings, uploads
     "predict": env_rate("THROTTLE_RATE_PREDICT", "1200/minute"),  # classify, detect, descriptor, flows, search
     "train": env_rate("THROTTLE_RATE_TRAIN", "120/hour"),  # starting a training
+    # training images and their labels: the official client's upload_images sends 2 requests an image
+    "upload": env_rate("THROTTLE_RATE_UPLOAD", "30000/minute"),
 }
 # Records a workspace may send to the prediction services per day (UTC); 0: counted, not limited.
 WORKSPACE_DAILY_RECORDS = env_int("WORKSPACE_DAILY_RECORDS", 0)

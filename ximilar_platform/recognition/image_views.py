@@ -57,6 +57,7 @@ BULK_FLAGS = ("mark-test", "unmark-test", "mark-real", "unmark-real")
 
 class TrainingImageViewSet(WorkspaceScopedViewSet):
     takes_images = True  # bodies of image records: API_MAX_IMAGE_BODY_BYTES
+    throttle_scope = "upload"  # THROTTLE_RATES["upload"]: a bulk upload outruns the CRUD rate
     queryset = TrainingImage.objects.prefetch_related(
         Prefetch("image_labels", queryset=ImageLabel.objects.select_related("label").order_by("label__created"))
     ).order_by("-created", "id")

@@ -232,6 +232,16 @@ def test_routes_naming_their_image_ignore_the_lists_filters(api) -> None:
     assert api.get(f"{IMAGES}?labels={dog['id']}").json()["count"] == 0  # the list still filters
 
 
+def test_training_images_are_counted_under_their_own_rate(api, settings) -> None:
+    """The official client sends two requests an image: a bulk upload must not spend the CRUD rate."""
+    settings.THROTTLE_RATES = {"api": "2/minute", "upload": "3/minute"}
+    assert [api.get(LABELS).status_code for _ in range(3)] == [200, 200, 429]
+    for blue in range(3):
+        upload(api, base64=image_base64(color=(1, 2, blue)))
+    response = api.post(IMAGES, {"base64": image_base64(color=(1, 2, 3))}, format="json")
+    assert response.status_code == 429 and TrainingImage.objects.count() == 3
+
+
 def test_meta_data_can_be_replaced_with_put_and_patch(api) -> None:
     image = upload(api, meta_data={"a": 1})
     assert api.put(f"{IMAGES}/{image['id']}", {"meta_data": {"b": 2}}, format="json").json()["meta_data"] == {"b": 2}

@@ -1,9 +1,9 @@
 """Request rates per API token and per endpoint class, counted on the shared cache of every API process.
 
 A view names its class with ``throttle_scope`` (``predict`` for classify, detect, descriptor, flows
-and search; ``train`` for starting a training); every other view is ``api``. Each class has its
-rate in ``THROTTLE_RATES`` (``"<n>/<second|minute|hour|day>"``; empty: unlimited). Over the rate
-the answer is 429 in the error shape with ``Retry-After``.
+and search; ``train`` for starting a training; ``upload`` for training images); every other view
+is ``api``. Each class has its rate in ``THROTTLE_RATES`` (``"<n>/<second|minute|hour|day>"``;
+empty: unlimited). Over the rate the answer is 429 in the error shape with ``Retry-After``.
 
 Requests are counted in fixed windows of the rate's period (a minute for ``/minute``): one counter
 per caller, class and window, added to and read in one cache call. (DRF's own throttle keeps
