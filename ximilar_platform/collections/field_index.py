@@ -8,7 +8,7 @@ true is not 1, 1 is 1.0, a missing field equals null, numbers compare with numbe
 strings. Values float64 cannot hold exactly (lists, objects, integers beyond 2**53) stay Python
 values decided one by one by `filters`' own rules: they are rare, and their answers stay exact.
 
-Memory: about 13 bytes per (record, field) value (4 more when the field is not in every record),
+Memory: at most 13 bytes per (record, field) value (4 more when the field is not in every record),
 columns of one kind of value lose the other's array, and each distinct string is kept once.
 """
 
