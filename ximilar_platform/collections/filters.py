@@ -128,14 +128,14 @@ def _required(query: dict[str, Any]) -> list[tuple[str, str, Any]]:
 def _scalar(value: Any) -> bool:
     """A string or a finite number a database takes as a parameter.
 
-    JSON has no infinity: a bound of 1e400 reads as one, and Postgres refuses it; SQLite refuses
-    integers beyond 64 bits.
+    JSON has no infinity: a bound of 1e400 reads as one, and Postgres refuses it, as it refuses a
+    NUL character in a string; SQLite refuses integers beyond 64 bits.
     """
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
         return -(2**63) <= value < 2**63
-    return isinstance(value, str) or isinstance(value, float) and math.isfinite(value)
+    return isinstance(value, str) and "\x00" not in value or isinstance(value, float) and math.isfinite(value)
 
 
 def equal(value: Any, wanted: Any) -> bool:
