@@ -123,6 +123,8 @@ class Rows:
 def insert_records(collection: Collection, records: list) -> Insert:
     """Embed (or take the ``_descriptor`` of) each record and store it; a key inserted again is replaced.
 
+    ``skipped`` lists the records without a usable ``_id`` or ``_descriptor`` first, then those
+    whose image failed, each group in the records' order (`add_images`).
     Runs under the collection's row lock: inserts into one collection are serialised, and a
     re-embedding's batch writes wait for them.
     """
