@@ -8,8 +8,9 @@ random lines as distractors), plus 5 % negative images. Against a server started
     DATA_DIR=./data .venv/bin/python bench/detection_shapes.py --token <API token>
 
 Reports validation mAP@0.5 and mAP@0.5:0.95 from the version's metrics, mAP@0.5 measured
-through ``detection/v2/detect`` on 60 fresh images, training wall time, and detect latency
-p50/p95 for 1 image per request against the bare in-process predictor on the same payloads.
+through ``detection/v2/detect`` on 60 fresh images, training wall time next to the time the train
+answer expected, the epochs run, and detect latency p50/p95 for 1 image per request against the
+bare in-process predictor on the same payloads.
 """
 
 from __future__ import annotations
@@ -153,6 +154,8 @@ def main() -> None:
         image_size=model["image_size"],
         training_seconds=model["training_seconds"],
         map50=model["metrics"].get("map50"),
+        epochs_run=model["metrics"].get("epochs_run"),
+        stopped=model["metrics"].get("stopped"),
         map50_95=model["metrics"].get("map50_95"),
     )
 
@@ -201,6 +204,7 @@ def train_on_shapes(
     started = time.perf_counter()
     answer = api.post(url + f"detection/v2/task/{task['id']}/train").json()
     assert "job" in answer, answer
+    report["expected_training_seconds"] = answer.get("expected_training_seconds")
     while True:
         state = api.get(url + f"detection/v2/task/{task['id']}").json()
         if state["production_version"] >= 1 or state["last_train_status"] == "FAILED":

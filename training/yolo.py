@@ -99,6 +99,10 @@ def train_yolo(run: YoloRun, on_epoch: EpochCallback | None = None) -> YoloResul
         patience=run.patience,
         seed=run.seed,
         amp=False,
+        # one optimiser step per batch: ultralytics' nominal batch of 64 would accumulate 4 batches of 16,
+        # a quarter of the steps; 240 shapes images at 160 px reached mAP50 0.95 in 40 epochs, where
+        # 80 epochs with accumulation reached 0.93 (BENCHMARKS.md)
+        nbs=run.batch_size,
         name="train",
         time=_hours_left(run.epochs_until) if run.epochs_until else None,
         **common,

@@ -372,6 +372,9 @@ DETECTION_MIN_IMAGES_PER_LABEL = env_int("DETECTION_MIN_IMAGES_PER_LABEL", 20)
 DETECTION_EPOCHS = env_int("DETECTION_EPOCHS", 0) or None  # 0: chosen from the data
 DETECTION_IMAGE_SIZE = env_int("DETECTION_IMAGE_SIZE", 0) or None  # 0: chosen from the data
 DETECTION_PATIENCE = env_int("DETECTION_PATIENCE", 0) or None  # 0: chosen from the epochs
+# Seconds a detection training on a CPU should take: image size and epochs are fitted to it when the
+# data's own would take longer (training.detection_plan); 0: none. DETECTION_EPOCHS overrides it.
+DETECTION_CPU_TIME_BUDGET = env_float("DETECTION_CPU_TIME_BUDGET", 260) or None
 DETECTION_KEEP_PROB = env_float("DETECTION_KEEP_PROB", 0.3)  # Ximilar's default threshold
 # ultralytics keeps its settings and fonts here (inference.yolo_torch.prepare_ultralytics), not in ~/.config
 os.environ.setdefault("YOLO_CONFIG_DIR", str(DATA_DIR / "ultralytics"))
@@ -387,9 +390,6 @@ SEARCH_BACKEND = env_str("SEARCH_BACKEND", "faiss")
 if SEARCH_BACKEND not in {"faiss", "pgvector"}:
     raise ImproperlyConfigured(f"SEARCH_BACKEND must be 'faiss' or 'pgvector', not {SEARCH_BACKEND!r}")
 # maintenance_work_mem of a pgvector HNSW build: a graph that does not fit is built far more slowly
-# Seconds a detection training on a CPU should take: image size and epochs are fitted to it when the
-# data's own would take longer (training.detection_plan); 0: none. DETECTION_EPOCHS overrides it.
-DETECTION_CPU_TIME_BUDGET = env_float("DETECTION_CPU_TIME_BUDGET", 240) or None
 SEARCH_PGVECTOR_BUILD_MEMORY = env_str("SEARCH_PGVECTOR_BUILD_MEMORY", "1GB")
 SEARCH_INDEX_CACHE_SIZE = env_int("SEARCH_INDEX_CACHE_SIZE", 16)  # collection indexes kept per API process (LRU)
 SEARCH_MAX_K = env_int("SEARCH_MAX_K", 1000)  # k, count and records to rank per request
