@@ -222,6 +222,8 @@ THROTTLE_RATES = {
     # training images and their labels: the official client's upload_images sends 2 requests an image
     "upload": env_rate("THROTTLE_RATE_UPLOAD", "30000/minute"),
 }
+# How often each API process adds its requests to the shared rate counters while far below a limit (core.api.throttles)
+THROTTLE_SYNC_SECONDS = env_float("THROTTLE_SYNC_SECONDS", 1.0)
 # Records a workspace may send to the prediction services per day (UTC); 0: counted, not limited.
 WORKSPACE_DAILY_RECORDS = env_int("WORKSPACE_DAILY_RECORDS", 0)
 # usage and A/B counts are added up in each process and written at most this often (ximilar_platform.daily_counts)

@@ -76,3 +76,20 @@ def test_a_malformed_rate_setting_is_refused_at_startup(monkeypatch) -> None:
         env_rate("THROTTLE_RATE_API", "3000/minute")
     monkeypatch.setenv("THROTTLE_RATE_API", "")
     assert env_rate("THROTTLE_RATE_API", "3000/minute") == ""
+
+
+def test_a_process_counts_in_memory_far_below_the_limit_and_exactly_near_it(settings) -> None:
+    from django.core.cache import cache
+
+    from ximilar_platform.core.api.throttles import counted
+
+    settings.THROTTLE_SYNC_SECONDS = 3600
+    key = "throttle:test:near-the-limit:0"
+    cache.delete(key)
+    assert [counted(key, 100, 60) for _ in range(50)] == list(range(1, 51))
+    assert cache.get(key) == 1  # only the first request reached the shared counter
+    cache.incr(key, 40)  # another API process's requests
+    counts = [counted(key, 100, 60) for _ in range(45)]
+    assert counts[:39] == list(range(51, 90))  # still in memory: 1 + 89 pending < 90 % of the limit
+    assert counts[39] == 130  # at 90 %: its 89 requests added, the other process's 40 learnt
+    assert counts[40:] == list(range(131, 136)) and cache.get(key) == 135  # each one added at once
