@@ -63,6 +63,9 @@ class TrainingSpec(RunOptions):
         labels: Label ids in output order; regression: the one value label id.
         arch: A name of `training.backbones.ARCHITECTURES`.
         negative_label: multi_label: the label meaning "none of the tags"; it is not an output.
+        quick_first_version: Publish a first model (a linear head on frozen pretrained features,
+            `training.quick`) before the fine-tune; categorization and tagging with a pretrained
+            EfficientNet only, otherwise ignored.
     """
 
     task_type: str
@@ -71,17 +74,22 @@ class TrainingSpec(RunOptions):
     batch_size: int = 32
     learning_rate: float | None = None
     negative_label: str | None = None
+    quick_first_version: bool = False
 
 
 @dataclass(frozen=True)
 class Progress:
-    """Reported after every epoch; `metric` is measured on the validation split."""
+    """Reported after every epoch; `metric` is measured on the validation split.
+
+    `phase` is "quick" for the first model on frozen features (epoch 0), else "fine_tune".
+    """
 
     epoch: int
     epochs: int
     loss: float
     metric_name: str
     metric: float
+    phase: str = "fine_tune"
 
 
 @dataclass(frozen=True)

@@ -356,6 +356,9 @@ TRAINING_ARCH = env_str("TRAINING_ARCH", "efficientnet_lite0")
 TRAINING_EPOCHS = env_int("TRAINING_EPOCHS", 0) or None  # 0: chosen from the data
 TRAINING_IMAGE_SIZE = env_int("TRAINING_IMAGE_SIZE", 0) or None  # 0: chosen from the data
 TRAINING_MAX_SECONDS = env_float("TRAINING_MAX_SECONDS", 0) or None
+# Categorization and tagging: a first version from a linear head on frozen pretrained features
+# (seconds), deployed while the fine-tune trains the next one; a task's quick_first_version overrides it.
+TRAINING_QUICK_FIRST_VERSION = env_bool("TRAINING_QUICK_FIRST_VERSION", True)
 TRAINING_WEIGHTS_DIR = env_str("TRAINING_WEIGHTS_DIR") or None
 TRAINING_HEARTBEAT_SECONDS = env_float("TRAINING_HEARTBEAT_SECONDS", 10)
 # A running job whose worker sent no heartbeat for this long is failed (worker killed or lost) by the

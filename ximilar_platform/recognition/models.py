@@ -31,6 +31,13 @@ class Task(TrainableTask):
 
     type = models.CharField(max_length=16, choices=Type.choices, default=Type.MULTI_CLASS)
     labels = models.ManyToManyField(Label, related_name="tasks", blank=True)
+    quick_first_version = models.BooleanField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="Train a first version on frozen features before the fine-tune (categorization and "
+        "tagging); null: TRAINING_QUICK_FIRST_VERSION.",
+    )
 
     @property
     def label_type(self) -> str:

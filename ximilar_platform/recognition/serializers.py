@@ -23,7 +23,7 @@ class TaskSerializer(TrainableTaskSerializer):
 
     class Meta:
         model = Task
-        fields = [*TrainableTaskSerializer.TASK_FIELDS, "type", "labels"]
+        fields = [*TrainableTaskSerializer.TASK_FIELDS, "type", "labels", "quick_first_version"]
         read_only_fields = ["workspace", "created"]
 
     def validate_type(self, value: str) -> str:

@@ -84,6 +84,9 @@ def snapshot(task: Task, work_dir: Path):
         image_size=settings.TRAINING_IMAGE_SIZE,
         epochs=settings.TRAINING_EPOCHS,
         negative_label=str(negative.id) if negative else None,
+        quick_first_version=settings.TRAINING_QUICK_FIRST_VERSION
+        if task.quick_first_version is None
+        else task.quick_first_version,
         **run_settings(),
     )
     return spec, samples
@@ -104,4 +107,6 @@ def classifier() -> Callable[..., TrainingResult]:
     return train
 
 
-ADAPTER = TrainingAdapter(Task, check_training_data, snapshot, classifier, lambda task: DEPLOY_METRIC[task.type])
+ADAPTER = TrainingAdapter(
+    Task, check_training_data, snapshot, classifier, lambda task: DEPLOY_METRIC[task.type], early_versions=True
+)

@@ -36,6 +36,8 @@ class TrainingAdapter:
             retrained version replaces production, and +1 when larger is better (-1 when smaller is).
         estimate: ``task -> seconds | None``: how long a training of the task's data is expected to
             take (`training_jobs.estimates`); None: the kind says nothing.
+        early_versions: The trainer takes ``on_version`` and may hand it artifacts it published
+            before its final one (recognition's quick first version); each becomes a version.
     """
 
     task_model: type[TrainableTask]
@@ -44,11 +46,19 @@ class TrainingAdapter:
     trainer: Callable[[], Callable[..., TrainingResult]]
     deploy_metric: Callable[[Any], tuple[str, int]]
     estimate: Callable[[Any], float | None] | None = None
+    early_versions: bool = False
 
-    def train(self, task: Any, work_dir: Path, on_progress: Callable[[Progress], None]) -> TrainingResult:
+    def train(
+        self,
+        task: Any,
+        work_dir: Path,
+        on_progress: Callable[[Progress], None],
+        on_version: Callable[[TrainingResult], None] | None = None,
+    ) -> TrainingResult:
         """Snapshot the task's rows and train on them in ``work_dir``; the artifact is the result's."""
         spec, samples = self.snapshot(task, work_dir)
-        return self.trainer()(spec, samples, work_dir / "artifact", on_progress=on_progress)
+        early = {"on_version": on_version} if self.early_versions and on_version is not None else {}
+        return self.trainer()(spec, samples, work_dir / "artifact", on_progress=on_progress, **early)
 
 
 def run_settings() -> dict[str, Any]:

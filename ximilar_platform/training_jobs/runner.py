@@ -44,7 +44,7 @@ def run_training_job(*, job_id: str) -> None:
         work_root.mkdir(parents=True, exist_ok=True)
         with Heartbeat(job), tempfile.TemporaryDirectory(prefix=f"{job.id}-", dir=work_root) as work:
             task = adapter.task_model.objects.get(id=job.task_id)
-            result = adapter.train(task, Path(work), partial(report, job))
+            result = adapter.train(task, Path(work), partial(report, job), partial(record_early_version, job))
             version = record_version(job=job, result=result)
     except Exception as error:  # any failure must end the job, never leave it running
         if isinstance(error, TrainingStopped):
@@ -67,6 +67,14 @@ def report(job: TrainingJob, progress: Progress) -> None:
     """Save an epoch's progress; a job that no longer runs stops here (the trainer's callback raises)."""
     if not job.report(progress=asdict(progress)):
         raise TrainingStopped(f"Training job {job.id} no longer runs.")
+
+
+def record_early_version(job: TrainingJob, result: TrainingResult) -> None:
+    """A version the trainer published before its last (a quick first model): record it and deploy it
+    by the usual rule, so it answers while the job goes on; the job's own version is its last."""
+    if not TrainingJob.objects.filter(pk=job.pk, state=TrainingJob.State.RUNNING).exists():
+        raise TrainingStopped(f"Training job {job.id} no longer runs.")
+    deploy_if_not_worse(record_version(job=job, result=result))
 
 
 def record_version(*, job: TrainingJob, result: TrainingResult) -> ModelVersion:

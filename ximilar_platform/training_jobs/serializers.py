@@ -83,6 +83,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     train_status = serializers.SerializerMethodField()
     production = serializers.SerializerMethodField()
     image_size = serializers.SerializerMethodField()
+    phase = serializers.SerializerMethodField()
 
     class Meta:
         model = ModelVersion
@@ -95,6 +96,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "production",
             "arch",
             "image_size",
+            "phase",
             "metrics",
             "training_seconds",
             "data_size",
@@ -119,6 +121,10 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     def get_image_size(self, version: ModelVersion) -> int | None:
         """The input resolution the model was trained (and is served) at."""
         return version.manifest.get("preprocessing", {}).get("image_size")
+
+    def get_phase(self, version: ModelVersion) -> str | None:
+        """ "quick" for a first version on frozen features, "fine_tune" for a trained network (recognition)."""
+        return version.manifest.get("phase")
 
     def get_production(self, version: ModelVersion) -> bool:
         task = self._task(version)

@@ -133,6 +133,11 @@ def test_train_queues_a_job_whose_progress_the_panel_shows_and_cancel_stops(web,
     web.post(f"/app/recognition/{task.id}/train/")
     job = TrainingJob.objects.get()
     assert "Waiting for a worker" in page(web, f"/app/recognition/{task.id}/training/")
+    quick = {"epoch": 0, "epochs": 12, "loss": 0.5, "metric_name": "accuracy", "metric": 0.978, "phase": "quick"}
+    TrainingJob.objects.filter(id=job.id).update(state="running", started=timezone.now(), progress=quick)
+    assert "First version ready (validation accuracy <strong>0.978</strong>" in page(
+        web, f"/app/recognition/{task.id}/training/"
+    )
     started = timezone.now() - timedelta(seconds=30)
     TrainingJob.objects.filter(id=job.id).update(
         state="running",
