@@ -3,8 +3,8 @@
 Data: `bench/detection_shapes.py`'s synthetic shapes (3 classes on textured backgrounds, every 20th
 image a negative), written as PNGs and trained through `training.detection.train_detector` with
 every setting at its default, as the API's worker would. Each configuration reports its plan (image
-size, epochs run, best epoch), the job's seconds, validation mAP@0.5 and mAP@0.5 on 60 fresh
-images through the published ONNX model (same matching as `bench/detection_shapes.py`).
+size, epochs run, best epoch), the job's seconds, validation mAP@0.5 (and per epoch) and mAP@0.5 on
+60 fresh images through the published ONNX model (same matching as `bench/detection_shapes.py`).
 
     .venv/bin/python bench/detection_budget.py --images 150 --size 320              # budget (default 260 s)
     .venv/bin/python bench/detection_budget.py --images 150 --size 320 --budget 0   # the data's own plan
@@ -81,7 +81,8 @@ def main() -> None:
             work_dir=str(Path(tmp) / "work"),
         )
         started, cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
-        result = train_detector(spec, data, Path(tmp) / "model")
+        curve: list[float] = []
+        result = train_detector(spec, data, Path(tmp) / "model", on_progress=lambda p: curve.append(round(p.metric, 3)))
         seconds, used = time.monotonic() - started, resource.getrusage(resource.RUSAGE_SELF)
         manifest = json.loads((Path(result.artifact_dir) / "manifest.json").read_text())
         metrics = result.metrics
@@ -99,6 +100,7 @@ def main() -> None:
             "validation_map50": round(metrics["map50"], 3),
             "validation_map50_95": round(metrics["map50_95"], 3),
             "fresh_map50": round(fresh_map50(result.artifact_dir, args.size), 3),
+            "validation_map50_per_epoch": curve,
         }
     print(json.dumps(report))
 
