@@ -49,12 +49,27 @@ def test_a_timer_writes_what_no_later_request_would(settings) -> None:
 
     user, _ = create_api_user(username="timer")
     workspace = user.owned_workspaces.get(is_default=True)
-    settings.DAILY_COUNTS_FLUSH_SECONDS = 0.3
-    daily_counts.flush()  # the interval starts now
+    settings.DAILY_COUNTS_FLUSH_SECONDS = 2
     count_records(workspace_id=workspace.id, service="recognition", records=5)
     assert not DailyUsage.objects.exists()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 20
     while not DailyUsage.objects.exists():
         assert time.monotonic() < deadline, "the timer never wrote the pending count"
         time.sleep(0.05)
     assert DailyUsage.objects.get().records == 5
+
+
+def test_sums_the_database_refused_are_kept_for_the_next_write(settings, alice, monkeypatch) -> None:
+    settings.DAILY_COUNTS_FLUSH_SECONDS = 3600
+    count_records(workspace_id=alice.workspace.id, service="recognition", records=6)
+    write = daily_counts.write
+
+    def refused(*args, **kwargs):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(daily_counts, "write", refused)
+    daily_counts.flush()
+    assert not DailyUsage.objects.exists() and records_on(alice.workspace.id, TODAY) == 6
+    monkeypatch.setattr(daily_counts, "write", write)
+    daily_counts.flush()
+    assert DailyUsage.objects.get().records == 6

@@ -21,8 +21,11 @@ post_delete.connect(names.forget, sender=DetectionLabel, dispatch_uid="forget-de
 
 def labels_of(version: ModelVersion) -> dict[str, DetectionLabel]:
     """The version's labels by id (a renamed label answers its new name)."""
-    rows = DetectionLabel.objects.filter(id__in=version.manifest["labels"])
-    return names.get(version.id, lambda: {str(label.id): label for label in rows}) or {}
+    return names.get(version.id, lambda: read_labels(version)) or {}
+
+
+def read_labels(version: ModelVersion) -> dict[str, DetectionLabel]:
+    return {str(label.id): label for label in DetectionLabel.objects.filter(id__in=version.manifest["labels"])}
 
 
 def parse_keep_prob(value: Any) -> float:

@@ -18,8 +18,11 @@ post_delete.connect(names.forget, sender=Label, dispatch_uid="forget-label-names
 
 def labels_of(version: ModelVersion) -> dict[str, Label]:
     """The version's labels by id (a renamed label answers its new name; a deleted one its id)."""
-    rows = Label.objects.filter(id__in=version.manifest.get("labels", []))
-    return names.get(version.id, lambda: {str(label.id): label for label in rows}) or {}
+    return names.get(version.id, lambda: read_labels(version)) or {}
+
+
+def read_labels(version: ModelVersion) -> dict[str, Label]:
+    return {str(label.id): label for label in Label.objects.filter(id__in=version.manifest.get("labels", []))}
 
 
 def classify(task: Task, version: ModelVersion, images: list) -> list[dict[str, Any]]:

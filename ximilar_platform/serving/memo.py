@@ -1,7 +1,8 @@
 """What a prediction reads from the database and seldom changes, remembered per process for a moment.
 
-A classify used to read its version row and its labels' names on every request. These rows change
-rarely (a new version, a renamed label); each is kept for ``SERVING_CACHE_SECONDS``. A change
+A classify used to read its task (with the caller's membership), its version row and its labels'
+names on every request. These rows change rarely (a deploy, a new version, a renamed label, a
+member removed); each is kept for ``SERVING_CACHE_SECONDS``. A change
 saved or deleted in this process forgets everything at once (signals, connected by the apps that
 own the models); another process sees it within ``SERVING_CACHE_SECONDS``. Misses are never kept,
 so a version trained a moment ago is found at once.

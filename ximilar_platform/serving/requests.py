@@ -14,12 +14,13 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import Model
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.request import Request
 
 from inference.images import DecodedImage, InvalidImage, decode_record
+from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.accounts.usage import count_records
 from ximilar_platform.core.api.lookups import parse_uuid
 from ximilar_platform.core.api.workspaces import requested_workspace_name, resolve_workspace
@@ -35,6 +36,19 @@ M = TypeVar("M", bound=Model)
 versions: Remembered[ModelVersion] = Remembered()  # (kind, task id, number) -> the version row
 post_save.connect(versions.forget, sender=ModelVersion, dispatch_uid="forget-versions-saved")
 post_delete.connect(versions.forget, sender=ModelVersion, dispatch_uid="forget-versions-deleted")
+# (task model, id, user, workspace named) -> the task: its production version and split come with it
+tasks: Remembered[Any] = Remembered()
+
+
+def forget_tasks(sender: type, **_: object) -> None:
+    """A task saved or deleted here (a deploy, a split, a rename) or a workspace's members changed."""
+    if issubclass(sender, TrainableTask) or sender is Workspace.members.through:
+        tasks.forget()
+
+
+post_save.connect(forget_tasks, dispatch_uid="forget-tasks-saved")
+post_delete.connect(forget_tasks, dispatch_uid="forget-tasks-deleted")
+m2m_changed.connect(forget_tasks, sender=Workspace.members.through, dispatch_uid="forget-tasks-members")
 
 
 class NotTrained(APIException):
@@ -184,8 +198,10 @@ def version_of(task: TrainableTask, requested: Any) -> ModelVersion:
         raise NotFound(f"Version '{requested}' of this task does not exist.") from error
     if number < 1:
         raise NotTrained()
-    rows = ModelVersion.objects.filter(task_kind=task.task_kind, task_id=task.id, version=number)
-    version = versions.get((task.task_kind, task.id, number), rows.first)
+    version = versions.get(
+        (task.task_kind, task.id, number),  # the queryset is built only on a miss: building it costs
+        lambda: ModelVersion.objects.filter(task_kind=task.task_kind, task_id=task.id, version=number).first(),
+    )
     if version is None:
         raise NotFound(f"Version {number} of this task does not exist.")
     return version
@@ -195,10 +211,13 @@ def find_task(request: Request, model: type[M]) -> M:
     """The task in any of the user's workspaces, or in the one the request names.
 
     The workspace is resolved only when named: classify is the hot path, and the task id
-    alone already proves membership.
+    alone already proves membership. A task found is remembered (`tasks`) with who found it.
     """
     task_id = parse_uuid(request.data.get("task_id") or request.data.get("task"), "task_id")
-    return find_owned(request, model, task_id, "Task not found.")
+    key = (model, task_id, request.user.pk, requested_workspace_name(request))
+    found = tasks.get(key, lambda: find_owned(request, model, task_id, "Task not found."))
+    assert found is not None  # find_owned raises rather than answering None
+    return found
 
 
 def find_owned(request: Request, model: type[M], object_id: uuid.UUID, missing: str) -> M:
@@ -208,7 +227,7 @@ def find_owned(request: Request, model: type[M], object_id: uuid.UUID, missing: 
         workspace, explicit = resolve_workspace(request)
         if explicit:
             found = found.filter(workspace=workspace)
-    row = found.first()
+    row = next(iter(found.order_by()[:1]), None)  # one row by its id: no ORDER BY to build or run
     if row is None:
         raise NotFound(missing)
     return row

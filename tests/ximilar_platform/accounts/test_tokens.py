@@ -100,7 +100,7 @@ def test_a_known_token_costs_no_query_and_a_revocation_elsewhere_lands_within_th
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    settings.TOKEN_CACHE_SECONDS = 0.5
+    settings.TOKEN_CACHE_SECONDS = 3
     key = alice.client.post(TOKENS, {"name": "remembered"}, format="json").json()["key"]
     client = client_with(key)
     assert client.get("/account/v2/user").status_code == 200  # read once, last_used written
@@ -110,5 +110,5 @@ def test_a_known_token_costs_no_query_and_a_revocation_elsewhere_lands_within_th
     # another API process revokes it: no signal reaches this one, which trusts its memory a moment longer
     ApiToken.objects.filter(prefix=key[:8])._raw_delete(ApiToken.objects.db)
     assert client.get("/account/v2/user").status_code == 200
-    time.sleep(0.6)
+    time.sleep(3.1)
     assert client.get("/account/v2/user").status_code == 401

@@ -388,7 +388,7 @@ def test_gunicorn_workers_answer_one_set_of_counts(transactional_db, tmp_path: P
             try:
                 requests.get(url + "/", timeout=5)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # the first answer waits for the app to load
                 assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "gunicorn.log").read_text()
                 time.sleep(0.3)
         with ThreadPoolExecutor(8) as pool:  # concurrent connections: both workers take some
