@@ -219,10 +219,11 @@ def test_data_hash_follows_content_boxes_and_spec_but_not_order_or_threads(tmp_p
 
 
 def test_a_from_scratch_detector_learns_shapes(shapes_detector: tuple[TrainingResult, float]) -> None:
-    """96 training and 24 validation images at 160 px: validation mAP50 must clearly pass 0.5 (it reaches ~0.9)."""
+    """96 training and 24 validation images at 160 px, 30 epochs: validation mAP50 must pass 0.8 (it reaches ~0.99
+    with an optimiser step per batch; accumulating to ultralytics' nominal 64 it reached ~0.9)."""
     result, seconds = shapes_detector
     metrics = result.metrics
     print(f"learning run: {seconds:.0f} s, mAP50 {metrics['map50']:.3f}, mAP50-95 {metrics['map50_95']:.3f}")
     assert (result.train_size, result.validation_size, metrics["epochs_run"]) == (96, 24, 30)
-    assert metrics["map50"] > 0.5 and all(v["ap50"] > 0.3 for v in metrics["per_label"].values())
+    assert metrics["map50"] > 0.8 and all(v["ap50"] > 0.6 for v in metrics["per_label"].values())
     assert set(metrics["per_label"]) == set(LABELS)
