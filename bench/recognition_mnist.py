@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--latency-calls", type=int, default=60)
     parser.add_argument("--task", help="measure latency only, on this already trained task")
+    parser.add_argument("--retrain", help="train this task, already uploaded, again (its time, then latency)")
     parser.add_argument(
         "--latency-side",
         type=int,
@@ -88,6 +89,9 @@ def main() -> None:
     report = {"images": len(payloads)}
     if args.task:
         task = api.get(url + f"recognition/v2/task/{args.task}").json()
+    elif args.retrain:
+        task = api.get(url + f"recognition/v2/task/{args.retrain}").json()
+        time_training(api, url, task, report)
     else:
         task = train_on_mnist(api, url, payloads, digits, args.threads, report)
     models = api.get(url + f"recognition/v2/model?task={task['id']}").json()["results"]
@@ -126,13 +130,19 @@ def train_on_mnist(
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(upload, range(len(payloads))))
     report["upload_seconds"] = round(time.perf_counter() - started, 1)
+    time_training(api, url, task, report)
+    return task
 
+
+def time_training(api: requests.Session, url: str, task: dict, report: dict) -> None:
+    """POST train, then the seconds to the first production version and to the job's end, and every version."""
+    before = api.get(url + f"recognition/v2/task/{task['id']}").json()["production_version"]
     started = time.perf_counter()
     answer = api.post(url + f"recognition/v2/task/{task['id']}/train").json()
     assert "job" in answer, answer
     while True:  # the first production version: the quick one when the task trains one
         state = api.get(url + f"recognition/v2/task/{task['id']}").json()
-        if state["production_version"] >= 1 or state["last_train_status"] == "FAILED":
+        if state["production_version"] > before or state["last_train_status"] in ("TRAINED", "FAILED"):
             break
         time.sleep(POLL_SECONDS)
     report["first_version_seconds"] = round(time.perf_counter() - started, 1)
@@ -143,6 +153,7 @@ def train_on_mnist(
     job = api.get(url + f"recognition/v2/training-job?task={task['id']}").json()["results"][0]
     assert job["state"] == "succeeded", job
     models = api.get(url + f"recognition/v2/model?task={task['id']}").json()["results"]
+    models = [model for model in models if model["version"] > before]
     report["versions"] = [
         {
             "version": model["version"],
@@ -153,7 +164,6 @@ def train_on_mnist(
         for model in sorted(models, key=lambda model: model["version"])
     ]
     report["production_version"] = api.get(url + f"recognition/v2/task/{task['id']}").json()["production_version"]
-    return task
 
 
 def latency(api: requests.Session, url: str, task: dict, model: dict, payloads: list[str], calls: int) -> dict:
