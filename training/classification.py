@@ -13,6 +13,9 @@ Users do not tune, so what the spec leaves open is chosen from the data:
 * imbalance: class-weighted cross-entropy (multi_class), `pos_weight` per tag (multi_label);
   regression targets are standardised over the training split.
 
+Categorization and tagging on a pretrained EfficientNet may first publish a quick version, a
+linear head on frozen features (`training.quick`), handed to the caller before the fine-tune.
+
 Training augments with a random resized crop (scale 0.7-1), without flips (see
 `training.loop`); evaluation uses `inference.preprocess`, as serving does, so validation
 numbers are what users will get.
@@ -121,7 +124,10 @@ def _train_quick(
     assert spec.device is not None and spec.epochs is not None
     watch = _watched(data)
     train_set = (data.train.pixels, data.train.samples)
-    fitted = quick.fit_quick(model, task, train_set, watch.pixels, data.test.pixels, device=spec.device, seed=spec.seed)
+    with torch.random.fork_rng(devices=[]):  # the fine-tune draws the same numbers with or without it
+        fitted = quick.fit_quick(
+            model, task, train_set, watch.pixels, data.test.pixels, device=spec.device, seed=spec.seed
+        )
     metrics = _metrics(task, data, fitted.watch_outputs, fitted.test_outputs)
     name, value, _ = task.score(fitted.watch_outputs, watch.samples)
     if on_progress is not None:

@@ -89,3 +89,14 @@ def test_frozen_features_pool_what_onnx_can_export_at_any_size() -> None:
         with torch.inference_mode():
             assert features(torch.zeros(3, 3, size, size)).shape == (3, width)
     assert not any(p.requires_grad for p in features.parameters())
+
+
+def test_the_fine_tune_is_the_same_with_or_without_the_quick_version(
+    two_versions,
+    shapes: list[Sample],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    alone = train(quick_spec(quick_first_version=False), shapes, tmp_path / "model")
+    after_quick = torch.load(Path(two_versions[2].artifact_dir, "model.pt"), weights_only=True)
+    weights = torch.load(Path(alone.artifact_dir, "model.pt"), weights_only=True)
+    assert all(torch.equal(weights[name], tensor) for name, tensor in after_quick.items())
