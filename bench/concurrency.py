@@ -3,7 +3,7 @@
 Self-contained like ``serving_overhead.py`` (whose tiny models and registration it reuses): in a
 fresh data folder it trains a 64 px categorizer and a 160 px detector, then per run:
 
-- **bare**: the predictor in this process, as fast as every core allows: ``--threads`` Python
+- **bare**: the predictor in a process of its own (no torch loaded), as fast as every core allows: ``--threads`` Python
   threads each decoding and predicting the payload in a loop (onnxruntime releases the GIL), each
   session with ``INFERENCE_THREADS`` intra-op threads; the best of the thread counts tried;
 - **API**: ``manage.py serve --no-worker`` started once per server configuration (``--configs``:
@@ -85,7 +85,17 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1, help="640 px JPEGs per request")
     parser.add_argument("--configs", default="2x4x1,2x4x2,1x8x2,4x2x1", help="workers x threads x onnxruntime threads")
     parser.add_argument("--bare-threads", default="1,2,4")
+    parser.add_argument("--bare", nargs=5, help=argparse.SUPPRESS)  # the bare predictor's own process
     args = parser.parse_args()
+    if args.bare:
+        sys.path.insert(0, str(ROOT))
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ximilar_platform.settings")
+        endpoint, artifact, payload, threads, seconds = args.bare
+        call = bare_call(endpoint, artifact, json.loads(Path(payload).read_text()))
+        for _ in range(5):
+            call()
+        print(bare_rate(call, int(threads), float(seconds)))
+        return
     data = Path(tempfile.mkdtemp(prefix="concurrency-bench-"))
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(DATA_DIR=str(data), PYTHONUNBUFFERED="1", THROTTLE_RATE_PREDICT="")
@@ -107,13 +117,13 @@ def main() -> None:
         for endpoint, path in paths.items():
             for threads in (int(n) for n in args.bare_threads.split(",")):
                 for onnx_threads in (1, 2):
-                    from django.conf import settings
-
-                    settings.INFERENCE_THREADS = onnx_threads
-                    call = bare_call(endpoint, results[endpoint].artifact_dir, records)
-                    for _ in range(5):
-                        call()
-                    rate = bare_rate(call, threads, args.seconds / 2) * args.records
+                    payload = data / "records.json"
+                    payload.write_text(json.dumps(records))
+                    command = [sys.executable, __file__, "--bare", endpoint, results[endpoint].artifact_dir]
+                    command += [str(payload), str(threads), str(args.seconds / 2)]
+                    child = {**env, "INFERENCE_THREADS": str(onnx_threads)}  # a fresh process: no torch in it
+                    done = subprocess.run(command, cwd=ROOT, env=child, capture_output=True, text=True, check=True)
+                    rate = float(done.stdout.strip().splitlines()[-1]) * args.records
                     rows.setdefault((endpoint, f"bare {threads} threads x {onnx_threads}"), []).append(rate)
                     print(f"run {run + 1} {endpoint} bare {threads}x{onnx_threads}: {rate:.1f} images/s", flush=True)
             for config in args.configs.split(","):

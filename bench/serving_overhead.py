@@ -8,9 +8,9 @@ per run and payload, interleaved:
 
 - **floor**: the same ``requests.Session`` POSTing the same body to a do-nothing WSGI app served
   by gunicorn with the same workers, threads and keep-alive: what no server can remove;
-- **bare**: in this process, what the endpoint's model work costs: decoding the records (at the
-  draft size the API would use) and one batched ``predict`` of the same artifact with the server's
-  ``INFERENCE_THREADS``;
+- **bare**: in a fresh process of its own (no torch loaded), what the endpoint's model work costs:
+  decoding the records (at the draft size the API would use) and one batched ``predict`` of the
+  same artifact with the server's ``INFERENCE_THREADS``;
 - **API**: the endpoint through HTTP.
 
 The API's overhead is ``API p50 - bare p50 - floor p50``; the goals are at most 1 ms for one
@@ -171,6 +171,17 @@ def bare_call(endpoint: str, artifact: str, records: list[dict]) -> Callable[[],
     return call
 
 
+def bare_in_child(endpoint: str, artifact: str, records: list[dict], calls: int, env: dict, work: Path) -> list[float]:
+    """`timings` of `bare_call` in a fresh process: no torch loaded, no training's threads beside it."""
+    import json
+
+    payload = work / "bare-records.json"
+    payload.write_text(json.dumps(records))
+    command = [sys.executable, __file__, "--bare", endpoint, artifact, str(payload), str(calls)]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def timings(call: Callable[[], object], calls: int) -> list[float]:
     for _ in range(10):
         call()
@@ -204,7 +215,17 @@ def main() -> None:
     parser.add_argument("--data", help="a DATA_DIR to create (default: a temporary folder)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--calls", type=int, default=200, help="requests per payload, kind and run")
+    parser.add_argument("--bare", nargs=4, metavar=("ENDPOINT", "ARTIFACT", "RECORDS", "CALLS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bare:  # the child of bare_in_child
+        import json
+
+        sys.path.insert(0, str(ROOT))
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ximilar_platform.settings")
+        endpoint, artifact, payload, calls = args.bare
+        records = json.loads(Path(payload).read_text())
+        print(json.dumps(timings(bare_call(endpoint, artifact, records), int(calls))))
+        return
     data = Path(args.data or tempfile.mkdtemp(prefix="serving-bench-"))
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(DATA_DIR=str(data), PYTHONUNBUFFERED="1")
@@ -271,7 +292,7 @@ def main() -> None:
 
                     found = {
                         "floor": timings(through(f"http://127.0.0.1:{floor_port}/"), args.calls),
-                        "bare": timings(bare_call(endpoint, results[endpoint].artifact_dir, records), args.calls),
+                        "bare": bare_in_child(endpoint, results[endpoint].artifact_dir, records, args.calls, env, data),
                         "api": timings(through(f"http://127.0.0.1:{api_port}/{path}"), args.calls),
                     }
                     row = rows.setdefault((payload, endpoint), {"floor": [], "bare": [], "api": []})
