@@ -26,6 +26,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import requests
@@ -86,7 +87,7 @@ def main() -> None:
 
     images, digits = load_mnist()
     payloads = [png_base64(image) for image in images]
-    report = {"images": len(payloads)}
+    report: dict[str, Any] = {"images": len(payloads)}
     if args.task:
         task = api.get(url + f"recognition/v2/task/{args.task}").json()
     elif args.retrain:
