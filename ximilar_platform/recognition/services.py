@@ -18,6 +18,7 @@ def create_task(
     description: str = "",
     arch: str = "",
     required_verifications: int = 1,
+    quick_first_version: bool | None = None,
 ) -> Task:
     """Create a task; a tagging task also gets its negative label ("none of the tags")."""
     task = Task.objects.create(
@@ -27,6 +28,7 @@ def create_task(
         description=description,
         arch=arch,
         required_verifications=required_verifications,
+        quick_first_version=quick_first_version,
     )
     if task.type == Task.Type.MULTI_LABEL:
         negative = Label.objects.create(

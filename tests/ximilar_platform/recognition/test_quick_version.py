@@ -64,3 +64,9 @@ def test_the_task_setting_overrides_the_default(api, django_capture_on_commit_ca
     api.patch(f"{TASKS}/{task['id']}", {"quick_first_version": True}, format="json")
     train(api, task, django_capture_on_commit_callbacks)
     assert [v.manifest["phase"] for v in versions(task)] == ["fine_tune", "quick", "fine_tune"]
+
+
+def test_a_task_is_created_with_its_setting(api) -> None:
+    made = api.post(TASKS, {"name": "no quick", "quick_first_version": False}, format="json")
+    assert made.status_code == 201 and made.json()["quick_first_version"] is False
+    assert api.get(f"{TASKS}/{made.json()['id']}").json()["quick_first_version"] is False
