@@ -60,14 +60,21 @@ def persisted_secret(path: Path) -> str:
     """Return the secret stored in ``path``, creating it on first use.
 
     A fresh install then gets a random key that survives restarts instead of a
-    well-known default key.
+    well-known default key. The key is written to a private file first and linked
+    into place, so processes that start together (gunicorn workers) never read a
+    file that exists but is still empty.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return path.read_text().strip()
-    key = secrets.token_urlsafe(50)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+        handle.write(secrets.token_urlsafe(50))
+    try:
+        os.link(draft, path)  # atomic, and refuses to replace a key another process linked first
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
