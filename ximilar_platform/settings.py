@@ -216,7 +216,7 @@ REST_FRAMEWORK = {
 }
 # Requests per token (or signed-in user) and endpoint class; over it: 429 with Retry-After. Empty: no limit.
 THROTTLE_RATES = {
-    "api": env_rate("THROTTLE_RATE_API", "3000/minute"),  # CRUD, listings, uploads
+    "api": env_rate("THROTTLE_RATE_API", "3000/minute"),  # CRUD and listings
     "predict": env_rate("THROTTLE_RATE_PREDICT", "1200/minute"),  # classify, detect, descriptor, flows, search
     "train": env_rate("THROTTLE_RATE_TRAIN", "120/hour"),  # starting a training
     # training images and their labels: the official client's upload_images sends 2 requests an image

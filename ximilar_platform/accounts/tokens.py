@@ -1,7 +1,8 @@
 """Issuing, listing and revoking a user's API tokens, for the API and ``manage.py api_token`` alike.
 
-Every request looks its token up in the database (`authentication`), so a revoked or expired
-token is refused by every API process from the next request on; nothing caches tokens.
+A request's token is looked up in the database at most every ``TOKEN_CACHE_SECONDS`` per process
+(`authentication`); revoking one forgets it at once in the process that revokes it, so a revoked or
+expired token is refused there from the next request on and by every other process within that time.
 """
 
 from __future__ import annotations

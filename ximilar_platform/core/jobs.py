@@ -7,7 +7,8 @@ timer (`ximilar_platform.celery`, `sweep_jobs`): a running job whose heartbeat s
 was killed or its machine lost) goes back to pending and is sent again, up to ``JOB_MAX_ATTEMPTS``
 runs, then fails; a running job that beats but reports no progress for ``JOB_PROGRESS_TIMEOUT``
 fails as hung; a pending job no worker took within ``JOB_RESEND_AFTER`` (its message lost, e.g. a
-broker restarted without its data) is sent again, up to ``JOB_MAX_SENDS`` times, then fails.
+broker restarted without its data) is sent again, up to ``JOB_MAX_SENDS`` times, then fails, unless a
+live worker of its queue is running another job (then it waits its turn, however long that job runs).
 
 Each app says how its jobs run by registering a runner in ``AppConfig.ready``; the one Celery
 function here looks the runner up, so no module of this layer names an app above it.
@@ -209,8 +210,11 @@ class Job(models.Model):
                 )
         cutoff = now - timedelta(seconds=settings.JOB_RESEND_AFTER)
         waiting = cls._default_manager.filter(state=cls.State.PENDING)
+        queue_busy = queue_of(cls.runner) in busy_queues()
         for job in waiting.filter(models.Q(sent__lt=cutoff) | models.Q(sent__isnull=True, created__lt=cutoff)):
-            if job.sends < settings.JOB_MAX_SENDS:
+            if queue_busy and job.sends:  # its message waits behind running work: not lost, not sent again
+                job._update((cls.State.PENDING,), sent=now)
+            elif job.sends < settings.JOB_MAX_SENDS:
                 job._send()
             else:
                 job.fail(
@@ -221,9 +225,26 @@ class Job(models.Model):
         return changed
 
 
+def busy_queues() -> set[str]:
+    """The queues whose workers are alive and running a job (a heartbeat within ``TRAINING_STALE_AFTER``).
+
+    A pending job of such a queue waits its turn behind long work: its age says nothing of a lost message.
+    """
+    alive = timezone.now() - timedelta(seconds=settings.TRAINING_STALE_AFTER)
+    return {
+        queue_of(model.runner)
+        for model in job_models()
+        if model._default_manager.filter(state=Job.State.RUNNING, heartbeat__gte=alive).exists()
+    }
+
+
+def job_models() -> list[type[Job]]:
+    return [model for model in apps.get_models() if issubclass(model, Job)]
+
+
 def sweep_jobs() -> int:
     """Every worker's sweep: retry, fail or re-send the jobs, of any kind, that no worker is moving."""
-    return sum(model.recover() for model in apps.get_models() if issubclass(model, Job))
+    return sum(model.recover() for model in job_models())
 
 
 class Heartbeat:

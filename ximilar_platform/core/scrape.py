@@ -14,14 +14,13 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 
 from ximilar_platform.core import broker
-from ximilar_platform.core.jobs import Job
+from ximilar_platform.core.jobs import Job, job_models
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +35,6 @@ def queue_metrics() -> Iterator[Metric]:
     for queue, depth in broker.depths(settings.READYZ_TIMEOUT).items():
         family.add_metric([queue], depth)
     yield family
-
-
-def job_models() -> list[type[Job]]:
-    return [model for model in apps.get_models() if issubclass(model, Job)]
 
 
 def job_metrics() -> Iterator[Metric]:

@@ -73,3 +73,32 @@ def test_a_running_job_that_beats_but_never_progresses_fails_as_hung(alice, sett
     busy.refresh_from_db()
     assert hung.state == "failed" and "no progress for 600 s" in hung.error and busy.state == "running"
     assert busy.report() and TrainingJob.objects.get(pk=busy.pk).progressed > ago(5)
+
+
+def test_a_pending_job_behind_a_long_running_one_waits_its_turn(alice, settings, sent) -> None:
+    """One worker busy for hours with another training: the job behind it is not failed as lost."""
+    settings.JOB_PROGRESS_TIMEOUT = 0
+    job(alice, state="running", attempt=1, heartbeat=timezone.now(), progressed=ago(3 * 3600), started=ago(3 * 3600))
+    behind = job(alice, sends=settings.JOB_MAX_SENDS, sent=ago(settings.JOB_RESEND_AFTER + 1))
+    unsent = job(alice)  # its message never went out: sent whether or not the queue is busy
+    TrainingJob.objects.filter(pk=unsent.pk).update(created=ago(settings.JOB_RESEND_AFTER + 1))
+    assert sweep_jobs() == 2
+    behind.refresh_from_db()
+    assert behind.state == "pending" and behind.sends == settings.JOB_MAX_SENDS and behind.sent > ago(5)
+    assert [args[1] for args, _ in sent] == [str(unsent.id)], "the waiting one's message is still queued"
+
+
+def test_work_on_another_queue_does_not_hide_a_lost_message(alice, settings, sent) -> None:
+    from ximilar_platform.annotate.models import SuggestionRun
+    from ximilar_platform.training_jobs.models import ModelVersion
+
+    settings.TRAINING_STALE_AFTER = 60
+    version = ModelVersion.objects.create(workspace=alice.workspace, task_id=uuid.uuid4(), version=1)
+    SuggestionRun.objects.create(  # the inference workers are busy...
+        workspace=alice.workspace, task_id=version.task_id, version=version, state="running", heartbeat=timezone.now()
+    )
+    job(alice, state="running", attempt=2, heartbeat=ago(61), worker="dead")  # ...and the training worker is dead
+    hopeless = job(alice, sends=settings.JOB_MAX_SENDS, sent=ago(settings.JOB_RESEND_AFTER + 1))
+    assert jobs.busy_queues() == {settings.INFERENCE_QUEUE} != {settings.TRAINING_QUEUE}
+    sweep_jobs()
+    assert TrainingJob.objects.get(pk=hopeless.pk).state == "failed"
