@@ -117,12 +117,34 @@ def boxes_only_copy(annotations: Path, root: Path) -> Path:
     document = read_with(root, relative(annotations, root), lambda: json.loads(annotations.read_bytes()))
     if not isinstance(document, dict) or not isinstance(document.get("annotations", []), list):
         raise DatasetError("The COCO file is not a COCO object.", [{"file": relative(annotations, root)}])
+    unknown_categories(document, annotations.parent, root)
     for annotation in document.get("annotations", []):
         if isinstance(annotation, dict):
             annotation.pop("segmentation", None)
     copy = annotations.with_name(f".{annotations.stem}.boxes.json")
     copy.write_text(json.dumps(document))
     return copy
+
+
+def unknown_categories(document: dict, folder: Path, root: Path) -> None:
+    """Boxes whose ``category_id`` the file's ``categories`` do not name, each blamed on its image."""
+    categories = {entry.get("id") for entry in document.get("categories", []) if isinstance(entry, dict)}
+    images = {
+        entry.get("id"): str(entry.get("file_name")) for entry in document.get("images", []) if isinstance(entry, dict)
+    }
+    errors = [
+        {
+            "file": relative(folder / images[annotation.get("image_id")], root)
+            if annotation.get("image_id") in images
+            else relative(folder, root),
+            "error": f"box {annotation.get('id')} has category {annotation.get('category_id')!r}, "
+            "which the file's categories do not name",
+        }
+        for annotation in document.get("annotations", [])
+        if isinstance(annotation, dict) and annotation.get("category_id") not in categories
+    ]
+    if errors:
+        raise DatasetError("Some boxes name a category the COCO file does not define.", errors)
 
 
 def read_yolo(root: Path, screen: Screen) -> Dataset:

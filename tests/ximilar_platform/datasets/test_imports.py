@@ -216,3 +216,26 @@ def test_an_ended_job_notifies_the_workspace(jobs, categories) -> None:
         "error": DatasetJob.objects.get(id=failed["id"]).error,
         "errors": 1,
     }
+
+
+def test_a_box_of_a_category_or_class_the_file_does_not_define_is_blamed_on_its_image(jobs) -> None:
+    """Unknown labels inside an archive: nothing is imported, and the error says which image and box."""
+    archive = coco({"a.png": RED, "b.png": GREEN}, {"a.png": [("car", [1, 1, 9, 9])], "b.png": []})
+    document = json.loads(archive["train/_annotations.coco.json"])
+    document["annotations"].append({"id": 7, "image_id": 2, "category_id": 9, "bbox": [2, 2, 5, 5]})
+    archive["train/_annotations.coco.json"] = json.dumps(document).encode()
+    job = jobs.start_import(zip_of(archive), "coco")
+    assert job["state"] == "failed" and not TrainingImage.objects.exists()
+    assert job["errors"] == [
+        {"file": "train/b.png", "error": "box 7 has category 9, which the file's categories do not name"}
+    ]
+
+    yolo = {
+        "data.yaml": b"names: [car, bus]\ntrain: images/train\n",
+        "images/train/a.png": RED,
+        "labels/train/a.txt": b"0 0.5 0.5 0.2 0.2\n5 0.5 0.5 0.1 0.1\n",
+    }
+    job = jobs.start_import(zip_of(yolo), "yolo")
+    assert job["state"] == "failed" and not TrainingImage.objects.exists() and not DetectionTask.objects.exists()
+    [error] = job["errors"]
+    assert "images/train/a.png" in error["error"] and "class_id 5" in error["error"]
