@@ -154,6 +154,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 100 * 1024 
 API_MAX_IMAGE_BODY_BYTES = env_int("API_MAX_IMAGE_BODY_BYTES", DATA_UPLOAD_MAX_MEMORY_SIZE)  # views taking images
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2 * 1024 * 1024)  # every other API body (CRUD)
 API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 32)  # arrays and objects nested in one JSON body
+API_MAX_JSON_VALUES = env_int("API_MAX_JSON_VALUES", 2_500_000)  # arrays, objects and items in one JSON body
 CSRF_FAILURE_VIEW = "ximilar_platform.core.views.csrf_failure"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

@@ -135,3 +135,22 @@ def test_json_beyond_what_orjson_reads_is_read_as_before_and_bad_json_answers_40
         bad = api.post("/recognition/v2/task", body, content_type="application/json")
         assert bad.status_code == 400 and says in bad.json()["detail"], bad.json()
     assert [task["name"] for task in api.get("/recognition/v2/task").json()["results"]] == [str(10**22)]
+
+
+def test_a_json_body_of_too_many_values_answers_413_before_it_is_parsed(api, settings, monkeypatch) -> None:
+    """100 MiB of empty objects would parse into about 3 GB; the count of ``{ [ ,`` refuses it first."""
+    from ximilar_platform.core.api import fastjson
+
+    settings.API_MAX_JSON_VALUES = 1000
+    parsed: list[int] = []
+    real_loads = fastjson.loads
+    monkeypatch.setattr(fastjson, "loads", lambda data, **kw: parsed.append(len(data)) or real_loads(data, **kw))
+    body = {"task_id": "00000000-0000-0000-0000-000000000000", "records": [{} for _ in range(1500)]}
+    answer = api.post("/recognition/v2/classify", body, format="json")
+    assert answer.status_code == 413 and answer.json()["code"] == "payload_too_large"
+    assert "at most 1000 in one request" in answer.json()["detail"] and parsed == []
+    image = api.post(IMAGES, {"base64": image_base64((9, 9, 9))}, format="json").json()
+    many = api.put(f"{IMAGES}/{image['id']}", {"meta_data": {"a": list(range(1200))}}, format="json")
+    assert many.status_code == 413 and api.get(f"{IMAGES}/{image['id']}").json()["meta_data"] == {}
+    fewer = api.put(f"{IMAGES}/{image['id']}", {"meta_data": {"a": list(range(900))}}, format="json")
+    assert fewer.status_code == 200 and len(api.get(f"{IMAGES}/{image['id']}").json()["meta_data"]["a"]) == 900
