@@ -6,9 +6,8 @@ The size is checked from ``Content-Length`` before anything is read and again wh
 without a length is read up to the limit and no further). A JSON body of more than ``API_MAX_JSON_VALUES``
 arrays, objects and items answers 413 before it is parsed: a 100 MiB body of empty objects would
 take 2.9 GB and 7 s to parse, while 1,000 search records of 2,048-d descriptors hold about 2 million.
-JSON deeper than ``API_MAX_JSON_DEPTH``
-answers 400 before any code walks it, so no serializer, filter or meta_data store recurses into a
-hostile document; a body that is not an object answers 400 too.
+JSON deeper than ``API_MAX_JSON_DEPTH`` answers 400 before any code walks it, so no serializer, filter
+or meta_data store recurses into a hostile document; a body that is not an object answers 400 too.
 """
 
 from __future__ import annotations
