@@ -90,6 +90,11 @@ def test_the_dockerfile_runs_as_a_user_with_healthchecks_and_no_baked_secret() -
     cmd = next(line for line in instructions if line.startswith("CMD "))
     assert "gunicorn" in cmd and "migrate" not in cmd  # migrations are a one-shot service, not every replica
     assert os.access(DOCKER / "healthcheck.sh", os.X_OK)
+    # the ready models are exported at build, into the image and not into the per-container DATA_DIR
+    assert "ENV READY_MODELS_DIR=/app/ready-models" in instructions
+    export = next(line for line in instructions if "export_ready_models" in line)
+    assert instructions.index(export) < instructions.index(next(i for i in instructions if i.startswith("USER ")))
+    assert "READY_MODELS_DIR=\n" not in (DOCKER / ".env.example").read_text(), "an empty value would undo it"
 
 
 # --- Docker Compose -----------------------------------------------------------------------------
