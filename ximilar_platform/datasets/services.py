@@ -127,13 +127,25 @@ def run_dataset_job(*, job_id: str) -> None:
             fields = (
                 run_import(job, Path(work)) if job.direction == job.Direction.IMPORT else run_export(job, Path(work))
             )
-        job.succeed(**fields)
+        if not job.succeed(**fields):
+            ended_meanwhile(job, fields)
     except DatasetError as error:
         job.report(errors=error.errors)
         job.fail(str(error))
     except Exception as error:
         logger.exception("Dataset job %s failed", job.id)
         job.fail(str(error) or type(error).__name__)
+
+
+def ended_meanwhile(job: DatasetJob, fields: dict[str, Any]) -> None:
+    """The job was cancelled (or failed by the sweep) after its last progress report: an export's zip
+    goes; an import that was already stored stays, and the job says where it went."""
+    if fields.get("archive"):
+        storage.delete_files([fields["archive"]])
+    elif fields.get("task_id"):
+        DatasetJob.objects.filter(pk=job.pk).update(
+            **fields, error=f"{job.error} The import had already been stored in the task; it was kept."
+        )
 
 
 def progress_of(job: DatasetJob) -> Any:

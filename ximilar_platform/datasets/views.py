@@ -10,11 +10,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import MethodNotAllowed, NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ximilar_platform.core.api.exceptions import Conflict
 from ximilar_platform.core.api.lookups import parse_uuid
 from ximilar_platform.core.api.viewsets import WorkspaceMixin, WorkspaceScopedViewSet
 from ximilar_platform.core.models import TrainableTask
@@ -82,11 +83,24 @@ class ImportView(WorkspaceMixin, APIView):
 
 
 class DatasetJobViewSet(WorkspaceScopedViewSet):
-    """The state, progress and per-file errors of imports and exports; an export's zip at ``download``."""
+    """The state, progress and per-file errors of imports and exports; an export's zip at ``download``;
+    ``cancel`` stops one that has not ended (a running one at its next progress report, nothing imported)."""
 
     queryset = DatasetJob.objects.order_by("-created", "id")
     serializer_class = DatasetJobSerializer
-    http_method_names = ["get", "head"]
+    http_method_names = ["get", "head", "post"]
+
+    @extend_schema(exclude=True)  # the route exists only to answer 405 with the way to start a job
+    def create(self, request: Request) -> Response:
+        raise MethodNotAllowed("POST", "Dataset jobs are created by POST datasets/v2/import or datasets/v2/export.")
+
+    @extend_schema(request=None, responses={200: DatasetJobSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        job = self.get_object()
+        if not job.cancel(by=request.user.get_username()):
+            raise Conflict(f"This dataset job already ended ({job.state}).")
+        return Response(job_json(job, request))
 
     @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])

@@ -40,6 +40,7 @@ urlpatterns = [
     path("datasets/import/", datasets.import_dataset, name="import-dataset"),
     path("datasets/jobs/<uuid:job_id>/", datasets.job, name="dataset-job"),
     path("datasets/jobs/<uuid:job_id>/download/", datasets.download, name="dataset-download"),
+    path("datasets/jobs/<uuid:job_id>/cancel/", datasets.cancel, name="dataset-cancel"),
     path("account/", account.account, name="account"),
     path("account/token/", account.issue_token, name="issue-token"),
     path("account/token/<int:token_id>/revoke/", account.revoke_token, name="revoke-token"),

@@ -62,3 +62,21 @@ def test_the_tasks_list_imports_a_zip_into_a_new_task_and_shows_what_was_wrong(
     assert "The import failed." in shown and "cat/c.png" in shown and "unreadable image" in shown
     refused = web.post("/app/datasets/import/", {"format": "class_folders"}, follow=True)
     assert "Send the zip as file" in refused.content.decode()
+
+
+def test_a_waiting_import_is_cancelled_from_its_page(web, alice, bob_web, django_capture_on_commit_callbacks) -> None:
+    upload = io.BytesIO(zip_of({"cat/a.png": image_bytes((200, 0, 0))}))
+    upload.name = "pets.zip"
+    answer = web.post("/app/datasets/import/", {"file": upload, "format": "class_folders"})  # no worker took it yet
+    job = DatasetJob.objects.get()
+    page = web.get(answer["Location"]).content.decode()
+    assert "Waiting for a worker" in page and "Cancel import" in page
+    assert bob_web.post(f"/app/datasets/jobs/{job.id}/cancel/").status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        cancelled = web.post(f"/app/datasets/jobs/{job.id}/cancel/", follow=True).content.decode()
+    assert "Import cancelled; nothing was kept." in cancelled and "Cancelled by alice." in cancelled
+    assert "Cancel import" not in cancelled and "failed" not in cancelled
+    job.refresh_from_db()
+    assert job.state == "cancelled" and not Task.objects.exists()
+    again = web.post(f"/app/datasets/jobs/{job.id}/cancel/", follow=True).content.decode()
+    assert "This import already ended (cancelled)." in again

@@ -65,6 +65,17 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 @page
+@require_POST
+def cancel(request: HttpRequest, job_id: str) -> HttpResponse:
+    found = owned(DatasetJob, job_id, request)
+    if found.cancel(by=request.user.get_username()):
+        messages.success(request, f"{found.get_direction_display()} cancelled; nothing was kept.")
+    else:
+        messages.error(request, f"This {found.direction} already ended ({found.state}).")
+    return redirect("web:dataset-job", job_id=found.id)
+
+
+@page
 def download(request: HttpRequest, job_id: str) -> FileResponse:
     found = owned(DatasetJob, job_id, request)
     if found.state != DatasetJob.State.SUCCEEDED or not found.archive:
