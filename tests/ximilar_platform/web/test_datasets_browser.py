@@ -83,3 +83,21 @@ def test_a_person_exports_a_task_imports_the_zip_and_downloads_a_model(
     page.wait_for_selector("#new-webhook-secret")
     assert page.locator("td:has-text('127.0.0.1:9/vision-hooks')").count() == 1
     page.screenshot(path=str(shots / "notifications.png"), full_page=True)
+
+
+def test_a_person_cancels_an_import_no_worker_took_yet(page, live_server, alice, shots: Path) -> None:
+    from ximilar_platform.datasets.models import DatasetJob
+
+    job = DatasetJob.objects.create(workspace=alice.workspace, direction="import", format="coco", name="street.zip")
+    sign_in(page, live_server, alice)
+    page.goto(f"{live_server.url}/app/datasets/jobs/{job.id}/")
+    ready(page)
+    assert "Waiting for a worker" in page.inner_text("#dataset-job")
+    page.screenshot(path=str(shots / "dataset-waiting.png"), full_page=True)
+    page.click("text=Cancel import")  # the confirmation is accepted
+    page.wait_for_selector("text=Import cancelled; nothing was kept.")
+    assert "Cancelled by alice." in page.inner_text("#dataset-job")
+    assert page.locator("text=Cancel import").count() == 0
+    page.screenshot(path=str(shots / "dataset-cancelled.png"), full_page=True)
+    job.refresh_from_db()
+    assert job.state == "cancelled"
