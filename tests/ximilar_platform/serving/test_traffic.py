@@ -92,6 +92,18 @@ def test_the_split_serves_each_version_its_share_the_same_id_the_same_version(al
     assert all(0.5 < row["mean_confidence"] <= 1 for row in report["versions"])
 
 
+def test_records_without_an_id_land_on_the_shares_too(alice, colours) -> None:
+    """Placed at random: 20,000 of them in 0.7 / 0.2 / 0.1 land within 0.02 of each share (over 4 sigma)."""
+    from ximilar_platform.training_jobs.traffic import versions_for
+
+    assert split(alice.client, colours, {"1": 0.7, "2": 0.2, "3": 0.1}).status_code == 200
+    colours.refresh_from_db()
+    served = Counter(version.version for version in versions_for(colours, [{}] * 20_000, None))
+    assert set(served) == {1, 2, 3}
+    for number, share in ((1, 0.7), (2, 0.2), (3, 0.1)):
+        assert abs(served[number] / 20_000 - share) < 0.02, served
+
+
 def test_a_named_version_and_a_task_without_a_split_serve_as_before(alice, colours) -> None:
     split(alice.client, colours, {"1": 0.5, "2": 0.5})
     pinned = classify(alice.client, colours, [red("a"), red("b")], version=3)
