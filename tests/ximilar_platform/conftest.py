@@ -55,9 +55,15 @@ def start_worker(
     saved: dict = {}
 
     def start(
-        broker: str = "filesystem", *, redis_url: str | None = None, queue: str | None = None, **extra_env: str
+        broker: str = "filesystem",
+        *,
+        redis_url: str | None = None,
+        queue: str | None = None,
+        pool: str = "solo",
+        **extra_env: str,
     ) -> subprocess.Popen:
-        """``redis_url``: another Redis than the shared one; ``queue``: the queue of an earlier worker."""
+        """``redis_url``: another Redis than the shared one; ``queue``: the queue of an earlier worker;
+        ``pool``: ``prefork`` (one child) for what only it does, such as Celery's time limits."""
         data_dir = tmp_path / "data"
         queue = queue or f"test-{os.getpid()}-{time.monotonic_ns()}"
         env = {
@@ -101,7 +107,8 @@ def start_worker(
             "-Q",
             queue,
             "-P",
-            "solo",
+            pool,
+            *(["--concurrency", "1"] if pool == "prefork" else []),
             "--loglevel",
             "INFO",
         ]

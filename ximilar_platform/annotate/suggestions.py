@@ -18,7 +18,7 @@ from rest_framework.exceptions import ValidationError
 
 from ximilar_platform.annotate.models import Suggestion, SuggestionRun
 from ximilar_platform.core.api.exceptions import Conflict
-from ximilar_platform.core.jobs import Heartbeat, worker_name
+from ximilar_platform.core.jobs import Heartbeat, failure_of, worker_name
 from ximilar_platform.core.models import TaskKind, TrainableTask
 from ximilar_platform.detection.models import DetectionObject, DetectionTask
 from ximilar_platform.detection.predictions import detect
@@ -82,7 +82,7 @@ def run_suggestions(*, job_id: str) -> None:
         run.succeed()
     except Exception as error:
         logger.exception("Suggestion run %s failed", run.id)
-        run.fail(str(error) or type(error).__name__)
+        run.fail(failure_of(error))
 
 
 def predicted(run: SuggestionRun, task: Any, images: list[TrainingImage]) -> list[list[dict[str, Any]]]:

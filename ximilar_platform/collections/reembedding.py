@@ -23,7 +23,7 @@ from rest_framework.exceptions import ValidationError
 from ximilar_platform.collections import backends, embedders
 from ximilar_platform.collections.models import Collection, CollectionRecord, Reembedding
 from ximilar_platform.core.api.exceptions import Conflict
-from ximilar_platform.core.jobs import Heartbeat, worker_name
+from ximilar_platform.core.jobs import Heartbeat, failure_of, worker_name
 from ximilar_platform.images import storage
 from ximilar_platform.similarity.models import SimilarityTask
 from ximilar_platform.training_jobs.models import ModelVersion
@@ -128,7 +128,7 @@ def run(*, job_id: str) -> None:
             switch(job, target)
     except Exception as error:
         logger.exception("Re-embedding %s failed", job.id)
-        job.fail(str(error) or error.__class__.__name__)
+        job.fail(failure_of(error))
 
 
 def write_pending(job: Reembedding, batch: list[tuple[int, str]], vectors: np.ndarray) -> None:

@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
@@ -63,6 +64,16 @@ def queue_of(runner: str) -> str:
 )
 def run_job(kind: str, job_id: str) -> None:
     RUNNERS[kind](job_id=job_id)
+
+
+def failure_of(error: BaseException) -> str:
+    """What a job that raised ``error`` says: Celery's soft time limit (``TRAINING_TIME_LIMIT``) in words."""
+    if isinstance(error, SoftTimeLimitExceeded):
+        return (
+            f"The job ran longer than TRAINING_TIME_LIMIT ({settings.TRAINING_TIME_LIMIT} s) and was stopped; "
+            "raise the limit or train on fewer images."
+        )
+    return str(error) or type(error).__name__
 
 
 class Job(models.Model):

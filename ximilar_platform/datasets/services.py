@@ -26,7 +26,7 @@ from rest_framework.exceptions import ValidationError
 from inference.images import InvalidImage, UrlPolicy, fetch_url
 from ximilar_platform.accounts.models import Workspace
 from ximilar_platform.core.api.exceptions import PayloadTooLarge
-from ximilar_platform.core.jobs import Heartbeat, worker_name
+from ximilar_platform.core.jobs import Heartbeat, failure_of, worker_name
 from ximilar_platform.core.models import TaskKind, TrainableTask
 from ximilar_platform.datasets.archives import DatasetError
 from ximilar_platform.datasets.catalog import FORMATS, Format, formats_for, shape_of
@@ -134,7 +134,7 @@ def run_dataset_job(*, job_id: str) -> None:
         job.fail(str(error))
     except Exception as error:
         logger.exception("Dataset job %s failed", job.id)
-        job.fail(str(error) or type(error).__name__)
+        job.fail(failure_of(error))
 
 
 def ended_meanwhile(job: DatasetJob, fields: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import transaction
 
-from ximilar_platform.core.jobs import Heartbeat, worker_name
+from ximilar_platform.core.jobs import Heartbeat, failure_of, worker_name
 from ximilar_platform.training_jobs import artifacts
 from ximilar_platform.training_jobs.adapters import adapter_for
 from ximilar_platform.training_jobs.models import ModelVersion, TrainingJob
@@ -52,7 +52,7 @@ def run_training_job(*, job_id: str) -> None:
             return
         if not isinstance(error, TrainingError):
             logger.exception("Training job %s failed", job.id)
-        job.fail(str(error) or type(error).__name__)
+        job.fail(failure_of(error))
         return
     with transaction.atomic():  # a job cancelled at the last moment keeps its version, undeployed
         if job.succeed(version=version):
