@@ -27,6 +27,23 @@ from ximilar_platform.training_jobs.models import ModelVersion
 CHUNK = 1 << 20
 PREDICT = Path(__file__).with_name("bundle") / "predict.py"
 README = Path(__file__).with_name("bundle") / "README.md"
+SNIPPETS = Path(__file__).with_name("bundle") / "snippets"  # the README's code, one per task type, run by the tests
+SQUASH_NOTE = (
+    "It decodes and preprocesses as the service does (see Preprocessing) for any 8-bit image; a 16-bit or"
+    " float image the service scales into 0..255 first, as `predict.py`'s `to_rgb` does and the snippet does not."
+)
+SNIPPET_TEXTS = {  # task type: (what its snippet prints, a note on what it leaves to predict.py)
+    "multi_class": ("one line per label: its name and probability, best first", SQUASH_NOTE),
+    "multi_label": ("one line per tag that passes its threshold: its name and probability, best first", SQUASH_NOTE),
+    "regression": ("one line per value: its name and the predicted value", SQUASH_NOTE),
+    "similarity": ("the image's descriptor, L2-normalised, as a JSON list", SQUASH_NOTE),
+    "detection": (
+        "one line per object: its label's name, probability and box (`xmin ymin xmax ymax` in image pixels)",
+        "It imports three helpers from `predict.py`, which must sit beside it: `load` (the service's decoding),"
+        " `letterbox` (its resize, bilinear as OpenCV's, which Pillow's resize is not) and `decode` (the boxes"
+        " over `serving.keep_prob`, merged by per-class non-maximum suppression), too long to repeat here.",
+    ),
+}
 
 
 class _Pipe(io.RawIOBase):
@@ -109,6 +126,7 @@ def readme(manifest: dict[str, Any]) -> str:
         f"| {index} | {name} | `{label}` |" + (f" {thresholds[label]} |" if label in thresholds else "")
         for index, (label, name) in enumerate(zip(manifest.get("labels", []), manifest["label_names"], strict=True))
     ]
+    prints, note = SNIPPET_TEXTS[manifest["task_type"]]
     scalars = {key: value for key, value in manifest.get("metrics", {}).items() if isinstance(value, (int, float))}
     facts = {
         "title": f"{serving['task_name'] or 'Model'}, version {serving['version']}",
@@ -119,6 +137,9 @@ def readme(manifest: dict[str, Any]) -> str:
         "labels": "\n".join(rows) or "| | (no labels: the model outputs a descriptor) | |",
         "threshold_header": " threshold |" if thresholds else "",
         "threshold_rule": "---|" if thresholds else "",
+        "snippet": (SNIPPETS / f"{manifest['task_type']}.py").read_text(),
+        "snippet_prints": prints,
+        "snippet_note": note,
         "metrics": ", ".join(f"{key} {value:.4g}" for key, value in scalars.items()) or "none recorded",
     }
     return README.read_text().format(**facts)
