@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,11 +15,38 @@ from ximilar_platform import daily_counts
 from ximilar_platform.accounts.services import create_api_user
 from ximilar_platform.celery import app as celery_app
 
+REQUIRE_SERVICES = "XIMILAR_REQUIRE_SERVICES"
+
+
+def required(variable: str = REQUIRE_SERVICES) -> bool:
+    return os.environ.get(variable, "") not in ("", "0")
+
+
+def need(condition: object, why: str, *, variable: str = REQUIRE_SERVICES) -> None:
+    """Skip the test, saying ``why``, where a service or tool it needs is missing (a bare checkout runs
+    without Postgres, Redis, SeaweedFS...); fail instead where XIMILAR_REQUIRE_SERVICES=1 (or ``variable``)
+    is set, as .ci/run does, so a green CI run proves that the tests of the real infrastructure ran.
+
+    Only for "missing" skips: those a test designs (SQLite-only checks, the pgvector backend's tests
+    outside the session test_pgvector.py starts) stay ``pytest.skip`` or ``skipif``.
+    """
+    __tracebackhide__ = True  # the skip or failure is reported at the line of the caller
+    if condition:
+        return
+    for name in dict.fromkeys([REQUIRE_SERVICES, variable]):
+        if required(name):
+            pytest.fail(f"{why}; {name} is set, so this test must run here, not skip", pytrace=False)
+    pytest.skip(why)
+
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     database = django_settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     broker = "redis" if django_settings.REDIS_URL else "embedded filesystem broker"
-    return [f"database: {database}; celery broker for worker tests: {broker}"]
+    services = "fail" if required() else "skip"
+    return [
+        f"database: {database}; celery broker for worker tests: {broker}",
+        f"tests whose service or tool is missing: {services} ({REQUIRE_SERVICES}={os.environ.get(REQUIRE_SERVICES)!r})",
+    ]
 
 
 @pytest.fixture(scope="session")

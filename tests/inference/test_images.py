@@ -36,6 +36,7 @@ from inference.images import (
     fetch_url,
     resize_to_max_side,
 )
+from tests.conftest import need
 
 pillow_heif.register_heif_opener()
 
@@ -694,8 +695,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serve
 
     Yields the server, the certificate's path (to trust it) and the SNI names clients sent.
     """
-    if not shutil.which("openssl"):
-        pytest.skip("needs the openssl command to make a certificate")
+    need(shutil.which("openssl"), "needs the openssl command to make a certificate")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(

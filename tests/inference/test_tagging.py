@@ -15,6 +15,7 @@ from PIL import Image
 
 from inference import load_predictor
 from inference.tagging import MODEL_NAME, GenericTagger, ensure_tagger, imagenet_classes
+from tests.conftest import need
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def sample_photo() -> Path:
     """A real photograph that ships offline: matplotlib's (an ultralytics dependency) portrait of Grace Hopper."""
     spec = importlib.util.find_spec("matplotlib")
     if spec is None or spec.origin is None:
-        pytest.skip("matplotlib is not installed")
+        need(False, "matplotlib (an ultralytics dependency) is not installed")
     return Path(spec.origin).parent / "mpl-data" / "sample_data" / "grace_hopper.jpg"
 
 

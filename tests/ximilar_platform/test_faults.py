@@ -19,6 +19,7 @@ import pytest
 import redis
 import requests
 
+from tests.conftest import need
 from tests.factories import colour_image_base64
 from tests.ximilar_platform.conftest import worker_log
 from tests.ximilar_platform.test_serve import free_port
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[tuple[str, Callable[[], None]]]:
     """A Redis of this test alone (the shared one serves other tests) without persistence, and a restart of it."""
+    need(shutil.which("redis-server"), "no redis-server to start")
     port = free_port()
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     url = f"redis://127.0.0.1:{port}/0"
@@ -56,7 +58,6 @@ def own_redis(tmp_path: Path) -> Iterator[tuple[str, Callable[[], None]]]:
     servers[-1].wait(timeout=10)
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server to start")
 @pytest.mark.parametrize(("max_sends", "outcome"), [(3, "succeeded"), (1, "failed")])
 def test_a_job_whose_message_a_redis_restart_lost_runs_after_a_resend_or_fails_saying_why(
     start_worker, alice, settings, own_redis, max_sends: int, outcome: str

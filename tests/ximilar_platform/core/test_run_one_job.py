@@ -13,12 +13,14 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 
+from tests.conftest import need
 from tests.ximilar_platform.conftest import ROOT, redis_available, reset_broker_connections, shared_database_url
 from ximilar_platform.celery import app as celery_app
 
-pytestmark = pytest.mark.skipif(
-    not redis_available(), reason="run_one_job serves Redis-backed clusters (KEDA reads Redis lists): no Redis"
-)
+
+@pytest.fixture(autouse=True, scope="module")
+def redis_server() -> None:
+    need(redis_available(), "run_one_job serves Redis-backed clusters (KEDA reads Redis lists): no Redis at REDIS_URL")
 
 
 @pytest.fixture

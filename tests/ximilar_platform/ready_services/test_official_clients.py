@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from ximilar.client import DominantColorGenericClient, DominantColorProductClient, GenericTaggingClient
 
+from tests.conftest import need
 from tests.ximilar_platform.ready_services.conftest import record, red_and_blue, red_object_on_white
 from ximilar_platform import daily_counts
 from ximilar_platform.accounts.models import DailyUsage
@@ -52,7 +53,7 @@ def test_generic_tagging_answers_ranked_imagenet_tags(live_server, alice, settin
 def test_generic_tagging_names_what_a_real_photo_shows(live_server, alice) -> None:
     spec = importlib.util.find_spec("matplotlib")
     if spec is None or spec.origin is None:
-        pytest.skip("matplotlib is not installed")
+        need(False, "matplotlib (an ultralytics dependency) is not installed")
     photo = Path(spec.origin).parent / "mpl-data" / "sample_data" / "grace_hopper.jpg"  # < 0.1 MiB: sent as is
     client = GenericTaggingClient(token=alice.token, endpoint=endpoint(live_server))
     (item,) = records_of(client.tags([{"_file": str(photo)}]))

@@ -1,8 +1,8 @@
 """Web app tests: a signed-in session (Django's test client) per user, and the real browser (Debian's
 Chromium through Playwright) with a page that fails its test on any request leaving this server.
 
-Without Chromium the browser tests skip, saying how to install it; `.ci/run` sets REQUIRE_BROWSER=1,
-which makes a missing browser a failure there.
+Without Chromium the browser tests skip, saying how to install it; `.ci/run` sets REQUIRE_BROWSER=1
+(and XIMILAR_REQUIRE_SERVICES=1), which makes a missing browser a failure there.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from tests.conftest import ApiUser
+from tests.conftest import ApiUser, need
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[3]
@@ -44,11 +44,11 @@ from tests.ximilar_platform.flows.conftest import colour_model, embedder_model, 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator:
-    if not Path(CHROMIUM).exists():
-        message = "no Chromium: `apt-get install -y chromium` (Debian's package) to run the browser tests"
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
+    need(
+        Path(CHROMIUM).exists(),
+        "no Chromium: `apt-get install -y chromium` (Debian's package)",
+        variable="REQUIRE_BROWSER",
+    )
     from playwright.sync_api import sync_playwright
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
