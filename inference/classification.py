@@ -23,12 +23,15 @@ class ClassificationPredictor(ServedArtifact):
     onnxruntime sessions are safe to run from several threads at once, so `predict` may be too.
     """
 
-    def __init__(self, artifact_dir: str | Path, *, num_threads: int | None = None) -> None:
+    def __init__(
+        self, artifact_dir: str | Path, *, num_threads: int | None = None, providers: Sequence[str] | None = None
+    ) -> None:
         """Read the manifest and open the ONNX model.
 
         Args:
             artifact_dir: A directory written by `training.classification.train`.
             num_threads: onnxruntime intra-op threads; None lets onnxruntime use every core.
+            providers: onnxruntime execution providers in order of preference; None: CPU only.
 
         Raises:
             IncompatibleArtifact: No readable manifest or model, another format version, or an
@@ -36,7 +39,7 @@ class ClassificationPredictor(ServedArtifact):
         """
         directory = Path(artifact_dir)
         self.manifest: dict[str, Any] = _read_manifest(directory)
-        self.session = open_session(directory / "model.onnx", num_threads)
+        self.session = open_session(directory / "model.onnx", num_threads, providers)
 
     @property
     def task_type(self) -> str:

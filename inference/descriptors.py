@@ -30,7 +30,9 @@ DIMENSION = 1280
 class GenericDescriptor:
     """Pooled EfficientNet-Lite0 features; share one per process (onnxruntime runs are thread-safe)."""
 
-    def __init__(self, directory: str | Path, *, num_threads: int | None = None) -> None:
+    def __init__(
+        self, directory: str | Path, *, num_threads: int | None = None, providers: Sequence[str] | None = None
+    ) -> None:
         """Raises IncompatibleArtifact: not a folder written by `export_descriptor`."""
         directory = Path(directory)
         try:
@@ -39,7 +41,7 @@ class GenericDescriptor:
             raise IncompatibleArtifact(f"No generic descriptor in {directory}: {error}") from error
         if manifest.get("dimension") != DIMENSION or manifest.get("image_size") != IMAGE_SIZE:
             raise IncompatibleArtifact(f"{directory} holds another descriptor than {MODEL_NAME}")
-        self.session = open_session(directory / "model.onnx", num_threads)
+        self.session = open_session(directory / "model.onnx", num_threads, providers)
 
     def describe(self, images: Sequence[Image.Image]) -> list[list[float]]:
         """One L2-normalised 1280-d vector per image, in order."""
@@ -74,19 +76,27 @@ _shared: dict[Path, GenericDescriptor] = {}
 _lock = threading.Lock()
 
 
-def shared_descriptor(cache_dir: str | Path, *, num_threads: int | None = None) -> GenericDescriptor:
+def shared_descriptor(
+    cache_dir: str | Path, *, num_threads: int | None = None, providers: Sequence[str] | None = None
+) -> GenericDescriptor:
     """The process's one descriptor, exported into `cache_dir` on this host's first use (about 10 s)."""
     with _lock:
         folder = ensure_descriptor(cache_dir)
         if folder not in _shared:
-            _shared[folder] = GenericDescriptor(folder, num_threads=num_threads)
+            _shared[folder] = GenericDescriptor(folder, num_threads=num_threads, providers=providers)
         return _shared[folder]
 
 
 def generic_embeddings(
-    images: Sequence[Image.Image], cache_dir: str | Path, *, num_threads: int | None = None
+    images: Sequence[Image.Image],
+    cache_dir: str | Path,
+    *,
+    num_threads: int | None = None,
+    providers: Sequence[str] | None = None,
 ) -> np.ndarray:
     """The untrained descriptor of each image as float32 (N, 1280)."""
     if not images:
         return np.zeros((0, DIMENSION), dtype=np.float32)
-    return np.asarray(shared_descriptor(cache_dir, num_threads=num_threads).describe(images), dtype=np.float32)
+    return np.asarray(
+        shared_descriptor(cache_dir, num_threads=num_threads, providers=providers).describe(images), dtype=np.float32
+    )

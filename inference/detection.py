@@ -29,12 +29,15 @@ BATCH = 16
 class DetectionPredictor(ServedArtifact):
     """One loaded detector; build it once per artifact (see `inference.cache.ModelCache`) and share it."""
 
-    def __init__(self, artifact_dir: str | Path, *, num_threads: int | None = None) -> None:
+    def __init__(
+        self, artifact_dir: str | Path, *, num_threads: int | None = None, providers: Sequence[str] | None = None
+    ) -> None:
         """Read the manifest and open model.onnx, or model.pt through ultralytics when ONNX cannot load.
 
         Args:
             artifact_dir: A directory written by `training.detection.train_detector`.
             num_threads: onnxruntime intra-op threads; None lets onnxruntime use every core.
+            providers: onnxruntime execution providers in order of preference; None: CPU only.
 
         Raises:
             IncompatibleArtifact: No readable manifest, another format or task type, or no model
@@ -45,7 +48,7 @@ class DetectionPredictor(ServedArtifact):
         self.session: ort.InferenceSession | None = None
         self.fallback: Any = None
         try:
-            self.session = open_session(directory / "model.onnx", num_threads)
+            self.session = open_session(directory / "model.onnx", num_threads, providers)
         except IncompatibleArtifact as error:
             self.fallback = _torch_fallback(directory, self.manifest, error)
             return

@@ -19,12 +19,15 @@ TASK_TYPE = "similarity"
 class Embedder(ServedArtifact):
     """One loaded embedding model; build it once per artifact and share it (onnxruntime runs are thread-safe)."""
 
-    def __init__(self, artifact_dir: str | Path, *, num_threads: int | None = None) -> None:
+    def __init__(
+        self, artifact_dir: str | Path, *, num_threads: int | None = None, providers: Sequence[str] | None = None
+    ) -> None:
         """Read the manifest and open the ONNX model.
 
         Args:
             artifact_dir: A directory written by `training.similarity.train_embedder`.
             num_threads: onnxruntime intra-op threads; None lets onnxruntime use every core.
+            providers: onnxruntime execution providers in order of preference; None: CPU only.
 
         Raises:
             IncompatibleArtifact: No readable manifest or model, another format version or task
@@ -32,7 +35,7 @@ class Embedder(ServedArtifact):
         """
         directory = Path(artifact_dir)
         self.manifest: dict[str, Any] = _read_manifest(directory)
-        self.session = open_session(directory / "model.onnx", num_threads)
+        self.session = open_session(directory / "model.onnx", num_threads, providers)
         width = self.session.get_outputs()[0].shape[-1]
         if width != self.dimension:
             raise IncompatibleArtifact(f"The model outputs {width} values, the manifest says {self.dimension}")

@@ -28,7 +28,7 @@ class Predictor(Protocol):
         ...
 
 
-Factory = Callable[[Path, "int | None"], Predictor]
+Factory = Callable[[Path, "int | None", "Sequence[str] | None"], Predictor]
 REGISTRY: dict[tuple[str, str], Factory] = {}
 
 
@@ -43,12 +43,15 @@ def register(*task_types: str, arch: str = ANY_ARCH) -> Callable[[Factory], Fact
     return add
 
 
-def load_predictor(artifact_dir: str | Path, *, num_threads: int | None = None) -> Predictor:
+def load_predictor(
+    artifact_dir: str | Path, *, num_threads: int | None = None, providers: Sequence[str] | None = None
+) -> Predictor:
     """The predictor registered for the artifact's task type and architecture.
 
     Args:
         artifact_dir: A directory written by one of the `training` trainers.
         num_threads: onnxruntime intra-op threads; None lets onnxruntime use every core.
+        providers: onnxruntime execution providers in order of preference; None: CPU only.
 
     Raises:
         IncompatibleArtifact: No readable manifest, another format version, or no predictor for
@@ -58,25 +61,25 @@ def load_predictor(artifact_dir: str | Path, *, num_threads: int | None = None) 
     manifest = read_manifest(directory, {task_type for task_type, _ in REGISTRY}, "a model this code serves")
     task_type, arch = str(manifest["task_type"]), str(manifest.get("arch", ""))
     factory = REGISTRY.get((task_type, arch)) or REGISTRY[(task_type, ANY_ARCH)]
-    return factory(directory, num_threads)
+    return factory(directory, num_threads, providers)
 
 
 @register("multi_class", "multi_label", "regression")
-def _classifier(directory: Path, num_threads: int | None) -> Predictor:
+def _classifier(directory: Path, num_threads: int | None, providers: Sequence[str] | None) -> Predictor:
     from inference.classification import ClassificationPredictor
 
-    return ClassificationPredictor(directory, num_threads=num_threads)
+    return ClassificationPredictor(directory, num_threads=num_threads, providers=providers)
 
 
 @register("detection")
-def _detector(directory: Path, num_threads: int | None) -> Predictor:
+def _detector(directory: Path, num_threads: int | None, providers: Sequence[str] | None) -> Predictor:
     from inference.detection import DetectionPredictor
 
-    return DetectionPredictor(directory, num_threads=num_threads)
+    return DetectionPredictor(directory, num_threads=num_threads, providers=providers)
 
 
 @register("similarity")
-def _embedder(directory: Path, num_threads: int | None) -> Predictor:
+def _embedder(directory: Path, num_threads: int | None, providers: Sequence[str] | None) -> Predictor:
     from inference.embedding import Embedder
 
-    return Embedder(directory, num_threads=num_threads)
+    return Embedder(directory, num_threads=num_threads, providers=providers)

@@ -42,13 +42,15 @@ class Tag:
 class GenericTagger(ServedArtifact):
     """The exported ImageNet classifier; share one per process (onnxruntime runs are thread-safe)."""
 
-    def __init__(self, directory: str | Path, *, num_threads: int | None = None) -> None:
+    def __init__(
+        self, directory: str | Path, *, num_threads: int | None = None, providers: Sequence[str] | None = None
+    ) -> None:
         """Raises IncompatibleArtifact: not a folder written by `export_tagger`."""
         directory = Path(directory)
         self.manifest: dict[str, Any] = read_manifest(directory, {"multi_class"}, "the generic tagger")
         if len(self.manifest.get("label_ids") or ()) != len(self.labels):
             raise IncompatibleArtifact("The manifest needs one label id per label")
-        self.session = open_session(directory / "model.onnx", num_threads)
+        self.session = open_session(directory / "model.onnx", num_threads, providers)
 
     def tags(self, images: Sequence[Image.Image], *, top_k: int, min_prob: float) -> list[list[Tag]]:
         """Per image, its `top_k` most probable classes (softmax) at `min_prob` or more, best first.

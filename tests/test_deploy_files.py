@@ -22,6 +22,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.conftest import need
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
 K8S = ROOT / "deploy" / "k8s"
@@ -101,10 +103,9 @@ def test_the_dockerfile_runs_as_a_user_with_healthchecks_and_no_baked_secret() -
 
 
 def missing(tool: str) -> None:
-    """Skip, or fail where the tools must be there (CI sets REQUIRE_DEPLOY_TOOLS, as .ci/run installs them)."""
-    if os.environ.get("REQUIRE_DEPLOY_TOOLS"):
-        pytest.fail(f"{tool} is missing and REQUIRE_DEPLOY_TOOLS is set")
-    pytest.skip(f"{tool} is missing")
+    """Skip, or fail where the tools must be there (CI sets REQUIRE_DEPLOY_TOOLS and XIMILAR_REQUIRE_SERVICES,
+    as .ci/run installs them)."""
+    need(False, f"{tool} is missing", variable="REQUIRE_DEPLOY_TOOLS")
 
 
 @cache
@@ -187,6 +188,12 @@ def test_compose_trains_on_the_cpu_worker_unless_the_gpu_override_adds_gpu_worke
     ]
     assert worker["build"]["args"]["TORCH_VARIANT"] == "cuda" and worker["image"].endswith(":cuda")
     assert base["api"]["build"]["args"]["TORCH_VARIANT"] == "cpu"
+    # onnxruntime on the GPU where one is (the CUDA image's onnxruntime-gpu has the provider), the CPU elsewhere
+    assert worker["environment"]["INFERENCE_PROVIDERS"] == "CUDAExecutionProvider,CPUExecutionProvider"
+    for services in (base, gpu):
+        for name, service in services.items():
+            if name != "gpu-worker" and "INFERENCE_PROVIDERS" in service.get("environment", {}):
+                assert service["environment"]["INFERENCE_PROVIDERS"] == "CPUExecutionProvider", name
 
 
 def test_compose_files_hold_no_secret_value() -> None:
@@ -341,9 +348,18 @@ def test_only_the_gpu_overlay_asks_for_gpus_and_puts_trainings_on_them(overlay: 
         for name, spec in specs.items()
         if any("nvidia.com/gpu" in container["resources"].get("limits", {}) for container in spec["containers"])
     }
+    providers = {
+        name: {
+            env["value"] for c in spec["containers"] for env in c.get("env", []) if env["name"] == "INFERENCE_PROVIDERS"
+        }
+        for name, spec in specs.items()
+    }
     if overlay == "cpu-only":
         assert not with_gpu and all(":cuda" not in c["image"] for s in specs.values() for c in s["containers"])
+        assert not any(providers.values())  # onnxruntime's default here: the CPU
         return
+    assert {name for name, values in providers.items() if values} == with_gpu
+    assert all(providers[name] == {"CUDAExecutionProvider,CPUExecutionProvider"} for name in with_gpu)
     assert with_gpu == {"training", "gpu-worker"}
     for name in with_gpu:
         spec = specs[name]

@@ -410,6 +410,17 @@ SEARCH_REEMBED_BATCH = env_int("SEARCH_REEMBED_BATCH", 64)
 # Inference (runs in the API process).
 INFERENCE_CACHE_SIZE = env_int("INFERENCE_CACHE_SIZE", 8)
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0) or None
+# onnxruntime's execution providers, in order of preference: CPU only unless asked for, e.g.
+# "CUDAExecutionProvider,CPUExecutionProvider" on GPU workers (the CUDA image's onnxruntime-gpu has it).
+# Checked here, so a process whose onnxruntime lacks one refuses to start, naming those it has.
+INFERENCE_PROVIDERS = env_list("INFERENCE_PROVIDERS", []) or ["CPUExecutionProvider"]
+if INFERENCE_PROVIDERS != ["CPUExecutionProvider"]:  # every onnxruntime has that one: no import to check it
+    from inference.onnx import check_providers
+
+    try:
+        INFERENCE_PROVIDERS = list(check_providers(INFERENCE_PROVIDERS))
+    except ValueError as error:
+        raise ImproperlyConfigured(str(error)) from None
 ARTIFACT_CACHE_DIR = Path(env_str("ARTIFACT_CACHE_DIR") or DATA_DIR / "artifact-cache")
 ARTIFACT_CACHE_MAX_BYTES = env_int("ARTIFACT_CACHE_MAX_BYTES", 5 * 1024**3)  # models downloaded from S3, per host
 MAX_RECORDS = env_int("MAX_RECORDS", 10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,8 @@ from inference.manifest import FORMAT_VERSION, IncompatibleArtifact
 
 
 class Recorded:
-    def __init__(self, name: str, directory: Path, num_threads: int | None) -> None:
-        self.name, self.directory, self.num_threads = name, directory, num_threads
+    def __init__(self, name: str, directory: Path, num_threads: int | None, providers: Sequence[str] | None) -> None:
+        self.name, self.directory, self.num_threads, self.providers = name, directory, num_threads, providers
         self.manifest: dict[str, Any] = {}
 
     def predict(self, images: list) -> list:
@@ -25,8 +26,8 @@ class Recorded:
 def registry(monkeypatch) -> dict:
     table: dict = {}
     monkeypatch.setattr(predictors, "REGISTRY", table)
-    predictors.register("toy")(lambda directory, threads: Recorded("any arch", directory, threads))
-    predictors.register("toy", arch="special")(lambda directory, threads: Recorded("special", directory, threads))
+    predictors.register("toy")(lambda *args: Recorded("any arch", *args))
+    predictors.register("toy", arch="special")(lambda *args: Recorded("special", *args))
     return table
 
 
@@ -38,9 +39,12 @@ def artifact(folder: Path, **manifest: Any) -> Path:
 
 
 def test_the_arch_specific_predictor_wins_over_the_any_arch_one(registry, tmp_path: Path) -> None:
-    special = predictors.load_predictor(artifact(tmp_path / "a", arch="special"), num_threads=2)
+    special = predictors.load_predictor(
+        artifact(tmp_path / "a", arch="special"), num_threads=2, providers=["CUDAExecutionProvider"]
+    )
     plain = predictors.load_predictor(artifact(tmp_path / "b"))
-    assert (special.name, special.num_threads, plain.name) == ("special", 2, "any arch")
+    assert (special.name, special.num_threads, special.providers) == ("special", 2, ["CUDAExecutionProvider"])
+    assert (plain.name, plain.providers) == ("any arch", None)
     assert plain.predict([1, 2]) == ["any arch", "any arch"] and plain.directory == tmp_path / "b"
 
 

@@ -53,7 +53,12 @@ def embed_with(version: ModelVersion | None, images: Sequence) -> np.ndarray:
     from inference.descriptors import generic_embeddings
 
     if version is None:
-        return generic_embeddings(list(images), settings.READY_MODELS_DIR, num_threads=settings.INFERENCE_THREADS)
+        return generic_embeddings(
+            list(images),
+            settings.READY_MODELS_DIR,
+            num_threads=settings.INFERENCE_THREADS,
+            providers=settings.INFERENCE_PROVIDERS,
+        )
     return np.asarray(predictors.predictor_for(version).predict(list(images)), dtype=np.float32)
 
 

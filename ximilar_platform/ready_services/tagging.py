@@ -27,7 +27,9 @@ def shared_tagger() -> GenericTagger:
     global _tagger
     with _lock:  # held through a first export too: the process's other requests wait for it, not export again
         if _tagger is None:
-            _tagger = GenericTagger(tagger_dir(), num_threads=settings.INFERENCE_THREADS)
+            _tagger = GenericTagger(
+                tagger_dir(), num_threads=settings.INFERENCE_THREADS, providers=settings.INFERENCE_PROVIDERS
+            )
     return _tagger
 
 

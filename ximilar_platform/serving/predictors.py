@@ -24,7 +24,9 @@ def _load(version_id: str) -> Predictor:
     with metrics.MODEL_LOAD_SECONDS.time():
         version = ModelVersion.objects.get(id=version_id)
         return load_predictor(
-            artifacts.local_dir(version.artifact, version.files), num_threads=settings.INFERENCE_THREADS
+            artifacts.local_dir(version.artifact, version.files),
+            num_threads=settings.INFERENCE_THREADS,
+            providers=settings.INFERENCE_PROVIDERS,
         )
 
 
@@ -41,4 +43,6 @@ def generic_descriptors(images: list) -> list[list[float]]:
     """``descriptor: 1``: the generic visual descriptor of each image (`inference.descriptors`)."""
     from inference.descriptors import shared_descriptor
 
-    return shared_descriptor(settings.READY_MODELS_DIR, num_threads=settings.INFERENCE_THREADS).describe(images)
+    return shared_descriptor(
+        settings.READY_MODELS_DIR, num_threads=settings.INFERENCE_THREADS, providers=settings.INFERENCE_PROVIDERS
+    ).describe(images)
