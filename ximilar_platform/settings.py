@@ -273,6 +273,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 TRAINING_TIME_LIMIT = env_int("TRAINING_TIME_LIMIT", 6 * 3600)
+TRAINING_DOWNLOAD_THREADS = env_int("TRAINING_DOWNLOAD_THREADS", 10)  # images fetched at once from S3
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # A message unacknowledged for this long is redelivered: it must outlive the longest job.

@@ -56,10 +56,11 @@ def snapshot(task: DetectionTask, work_dir: Path):
         boxes.setdefault(obj.image_id, []).append(Box(str(obj.detection_label_id), *map(float, obj.data)))
     for image in task.negative_images.all():
         images.setdefault(image.id, image)
+    paths = artifacts.local_copies((image.file.name for image in images.values()), work_dir)
     samples = [
         DetectionSample(
             image_id=str(image_id),
-            path=artifacts.local_copy(image.file.name, work_dir),
+            path=paths[image.file.name],
             boxes=tuple(boxes.get(image_id, ())),
             test=image.test_image,
         )

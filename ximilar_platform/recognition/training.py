@@ -65,17 +65,19 @@ def snapshot(task: Task, work_dir: Path):
     from training.spec import Sample, TrainingSpec
 
     labels = task_labels(task)
-    samples = []
+    kept = []
     for image_id, (name, test, values) in labelled_images(task).items():
         if task.type == Task.Type.MULTI_CLASS and len(values) != 1:
             continue  # an image in two categories of one task is ambiguous: left out
         value = values.get(labels[0].id) if task.type == Task.Type.REGRESSION else None
         if task.type == Task.Type.REGRESSION and value is None:
             continue
-        path = artifacts.local_copy(name, work_dir)
-        samples.append(
-            Sample(image_id=str(image_id), path=path, labels=tuple(str(v) for v in values), value=value, test=test)
-        )
+        kept.append((image_id, name, test, values, value))
+    paths = artifacts.local_copies((name for _, name, _, _, _ in kept), work_dir)
+    samples = [
+        Sample(image_id=str(image_id), path=paths[name], labels=tuple(str(v) for v in values), value=value, test=test)
+        for image_id, name, test, values, value in kept
+    ]
     negative = next((label for label in labels if label.negative_for_task_id == task.id), None)
     spec = TrainingSpec(
         task_type=task.type,

@@ -53,22 +53,22 @@ def snapshot(task: SimilarityTask, work_dir: Path):
     from training.spec import EmbeddingSample, EmbeddingSpec
 
     samples = []
-    groups = leaf_groups(task).prefetch_related("images", "detection_objects__image")
+    groups = list(leaf_groups(task).prefetch_related("images", "detection_objects__image"))
+    names = [image.file.name for group in groups for image in group.images.all()]
+    names += [obj.image.file.name for group in groups for obj in group.detection_objects.all()]
+    paths = artifacts.local_copies(names, work_dir)
     for group in groups:
         for image in group.images.all():
             samples.append(
                 EmbeddingSample(
-                    image_id=str(image.id),
-                    path=artifacts.local_copy(image.file.name, work_dir),
-                    group=str(group.id),
-                    test=group.test_group,
+                    image_id=str(image.id), path=paths[image.file.name], group=str(group.id), test=group.test_group
                 )
             )
         for obj in group.detection_objects.all():
             samples.append(
                 EmbeddingSample(
                     image_id=f"{obj.image_id}:{obj.id}",
-                    path=artifacts.local_copy(obj.image.file.name, work_dir),
+                    path=paths[obj.image.file.name],
                     group=str(group.id),
                     test=group.test_group,
                     box=tuple(float(v) for v in obj.data),

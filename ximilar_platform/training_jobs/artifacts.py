@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
@@ -70,6 +72,20 @@ def evict(*, keep: Path) -> list[Path]:
             total -= sizes[path]
             evicted.append(path)
     return evicted
+
+
+def local_copies(names: Iterable[str], work_dir: Path) -> dict[str, str]:
+    """A local path for each stored file of a training, each file fetched once.
+
+    With remote storage ``TRAINING_DOWNLOAD_THREADS`` files are fetched at a time: one GET after
+    another made the download most of a GPU training's time (docs/DEPLOY.md, capacity model).
+    django-storages' S3 backend keeps a connection per thread.
+    """
+    unique = list(dict.fromkeys(names))
+    if isinstance(default_storage, FileSystemStorage) or settings.TRAINING_DOWNLOAD_THREADS <= 1:
+        return {name: local_copy(name, work_dir) for name in unique}
+    with ThreadPoolExecutor(settings.TRAINING_DOWNLOAD_THREADS, thread_name_prefix="download") as pool:
+        return dict(zip(unique, pool.map(lambda name: local_copy(name, work_dir), unique), strict=True))
 
 
 def local_copy(name: str, work_dir: Path) -> str:
