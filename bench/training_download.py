@@ -116,7 +116,11 @@ def main() -> None:
 
     seaweedfs = s3_server_of_the_tests()
 
-    work = Path(tempfile.mkdtemp(prefix="download-bench-"))
+    with tempfile.TemporaryDirectory(prefix="download-bench-") as folder:  # about 1 GB: the bucket and the copies
+        measure(seaweedfs, Path(folder), args, counts)
+
+
+def measure(seaweedfs, work: Path, args: argparse.Namespace, counts: list[int]) -> None:
     with seaweedfs(work / "weed") as server:
         os.environ.update(server.env())
         if args.latency_ms:
